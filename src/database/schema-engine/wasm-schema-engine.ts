@@ -34,6 +34,19 @@ declare const WebAssembly: {
 let instantiated: Promise<typeof bindings> | undefined;
 
 /**
+ * The engine arms timeouts (10 s around its advisory lock, for one) that outlive the work they
+ * guard; left referenced, each would hold a finished process open for ten more seconds. Only the
+ * timers are unref'd: while the engine works, its open connections keep the process alive.
+ */
+function withUnrefTimers(glue: typeof bindings): Record<string, unknown> {
+  const imports: Record<string, unknown> = { ...glue };
+  for (const name of Object.keys(imports).filter((key) => key.startsWith('__wbg_setTimeout_'))) {
+    imports[name] = (callback: () => void, ms: number) => setTimeout(callback, ms >>> 0).unref();
+  }
+  return imports;
+}
+
+/**
  * Instantiates the official WebAssembly build of Prisma's schema engine once per process.
  *
  * The package is built for bundlers (`import * as wasm from "./schema_engine_bg.wasm"`), which
@@ -45,7 +58,7 @@ export function loadSchemaEngineWasm(): Promise<typeof bindings> {
     const packageDir = path.dirname(require.resolve('@prisma/schema-engine-wasm'));
     const bytes = await readFile(path.join(packageDir, 'schema_engine_bg.wasm'));
     const { instance } = await WebAssembly.instantiate(bytes, {
-      './schema_engine_bg.js': bindings,
+      './schema_engine_bg.js': withUnrefTimers(bindings),
     });
     bindings.__wbg_set_wasm(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();

@@ -1,0 +1,39 @@
+/**
+ * The one place for the contract's rules on emails and passwords, shared by the request schemas,
+ * the configuration (FIRST_SUPERUSER_PASSWORD) and the seed.
+ */
+
+export const EMAIL_MAX_LENGTH = 254;
+export const PASSWORD_MIN_LENGTH = 8;
+export const PASSWORD_MAX_LENGTH = 128;
+
+/** Emails are trimmed and compared case-insensitively; this is the stored, canonical form. */
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/**
+ * Passwords are hashed and measured after Unicode NFKC normalisation, so the same password typed
+ * on two keyboards (composed or decomposed accents, full-width digits) is one password.
+ */
+export function normalizePassword(password: string): string {
+  return password.normalize('NFKC');
+}
+
+/** Length in characters (code points), as a user counts them. */
+export function passwordLength(password: string): number {
+  return [...normalizePassword(password)].length;
+}
+
+/**
+ * NFKC can shrink a string at most about threefold (Hangul jamo), and a code point is at most two
+ * UTF-16 units, so anything longer than this cannot normalise to an acceptable password: it is
+ * refused without normalising (or, later, hashing) a megabyte of input.
+ */
+const RAW_PASSWORD_MAX_UNITS = PASSWORD_MAX_LENGTH * 8;
+
+export function isAcceptablePasswordLength(password: string): boolean {
+  if (password.length > RAW_PASSWORD_MAX_UNITS) return false;
+  const length = passwordLength(password);
+  return length >= PASSWORD_MIN_LENGTH && length <= PASSWORD_MAX_LENGTH;
+}

@@ -1,0 +1,229 @@
+import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
+import path from 'node:path';
+import { isAcceptablePasswordLength, normalizeEmail } from '../common/credentials';
+import { ConfigError } from './config-error';
+import { environmentSchema, type Environment } from './config.schema';
+import { developmentJwtPrivateKey, developmentJwtSecret } from './development-secrets';
+
+export type JwtAlgorithm = Environment['JWT_ALGORITHM'];
+
+/**
+ * The validated configuration, read once at boot. Also the DI token: inject `AppConfig`.
+ * Nothing outside src/config reads process.env.
+ */
+export abstract class AppConfig {
+  abstract readonly env: Environment['NODE_ENV'];
+  abstract readonly logLevel: Environment['LOG_LEVEL'];
+  abstract readonly http: {
+    readonly port: number;
+    readonly host: string;
+    readonly bodyLimitBytes: number;
+    readonly corsOrigins: readonly string[];
+    readonly trustProxy: readonly string[];
+  };
+  abstract readonly database: {
+    /** Unset: the embedded PostgreSQL under dataDir. */
+    readonly url: string | undefined;
+    readonly poolSize: number;
+    /** Absolute path. */
+    readonly dataDir: string;
+  };
+  abstract readonly jwt: {
+    readonly algorithm: JwtAlgorithm;
+    /** HS256: the secret; RS256/ES256: the private key. */
+    readonly signingKey: KeyObject;
+    /** RS256/ES256: the signing key's public half; HS256: the secret. */
+    readonly verificationKey: KeyObject;
+    /** Public keys of earlier signing keys whose tokens are still accepted. */
+    readonly previousPublicKeys: readonly KeyObject[];
+    readonly issuer: string;
+    readonly audience: string;
+    readonly accessTokenTtlSeconds: number;
+  };
+  abstract readonly refreshTokens: {
+    readonly ttlSeconds: number;
+    readonly reuseGraceSeconds: number;
+  };
+  abstract readonly firstSuperuser: {
+    readonly email: string;
+    readonly password: string | undefined;
+  };
+  abstract readonly signupEnabled: boolean;
+  abstract readonly loginMaxFailures: number;
+  abstract readonly ipRateLimitPerMinute: number;
+  abstract readonly mail: { readonly smtpUrl: string | undefined; readonly from: string };
+  abstract readonly passwordReset: { readonly url: string; readonly ttlSeconds: number };
+  abstract readonly redisUrl: string | undefined;
+  abstract readonly auditRetentionDays: number;
+  abstract readonly argon2: {
+    readonly memoryKib: number;
+    readonly timeCost: number;
+    readonly parallelism: number;
+  };
+}
+
+const MIN_SECRET_BYTES = 32;
+
+/** An empty value counts as unset (contract, "Configuration"). */
+function withoutEmptyValues(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => !!entry[1]?.trim()),
+  );
+}
+
+/** PEM pasted into a single-line variable often arrives with literal "\n". */
+function pem(value: string): string {
+  return value.includes('\n') ? value : value.replaceAll('\\n', '\n');
+}
+
+function parseEnvironment(env: Record<string, string | undefined>): Environment {
+  const result = environmentSchema.safeParse(withoutEmptyValues(env));
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`,
+  );
+  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+}
+
+function checkKeyType(key: KeyObject, algorithm: 'RS256' | 'ES256', variable: string): void {
+  const details = key.asymmetricKeyDetails;
+  const fits =
+    algorithm === 'RS256'
+      ? key.asymmetricKeyType === 'rsa' && (details?.modulusLength ?? 0) >= 2048
+      : key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1';
+  if (!fits) {
+    const expected = algorithm === 'RS256' ? 'an RSA key of at least 2048 bits' : 'a P-256 EC key';
+    throw new ConfigError(`Invalid configuration: ${variable} must be ${expected} for ${algorithm}`);
+  }
+}
+
+function jwtKeys(
+  e: Environment,
+  dataDir: string,
+): Pick<AppConfig['jwt'], 'signingKey' | 'verificationKey' | 'previousPublicKeys'> {
+  const production = e.NODE_ENV === 'production';
+  if (e.JWT_ALGORITHM === 'HS256') {
+    if (!e.JWT_SECRET && production) {
+      throw new ConfigError(
+        'Invalid configuration: JWT_SECRET is required in production with HS256 (generate one with `npm run secrets -- token`)',
+      );
+    }
+    const secret = e.JWT_SECRET ?? developmentJwtSecret(dataDir);
+    const bytes = Buffer.byteLength(secret, 'utf8');
+    if (bytes < MIN_SECRET_BYTES) {
+      throw new ConfigError(
+        `Invalid configuration: JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes (it has ${bytes})`,
+      );
+    }
+    const key = createSecretKey(Buffer.from(secret, 'utf8'));
+    return { signingKey: key, verificationKey: key, previousPublicKeys: [] };
+  }
+
+  const algorithm = e.JWT_ALGORITHM;
+  if (!e.JWT_PRIVATE_KEY && production) {
+    throw new ConfigError(
+      `Invalid configuration: JWT_PRIVATE_KEY is required in production with ${algorithm} (generate one with \`npm run secrets -- keypair --alg ${algorithm}\`)`,
+    );
+  }
+  let signingKey: KeyObject;
+  try {
+    signingKey = createPrivateKey(
+      pem(e.JWT_PRIVATE_KEY ?? developmentJwtPrivateKey(dataDir, algorithm)),
+    );
+  } catch {
+    throw new ConfigError('Invalid configuration: JWT_PRIVATE_KEY is not a PEM private key');
+  }
+  checkKeyType(signingKey, algorithm, 'JWT_PRIVATE_KEY');
+
+  const blocks =
+    pem(e.JWT_PREVIOUS_PUBLIC_KEYS ?? '').match(
+      /-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g,
+    ) ?? [];
+  if (e.JWT_PREVIOUS_PUBLIC_KEYS && blocks.length === 0) {
+    throw new ConfigError(
+      'Invalid configuration: JWT_PREVIOUS_PUBLIC_KEYS must hold PEM public keys (BEGIN PUBLIC KEY)',
+    );
+  }
+  const previousPublicKeys = blocks.map((block) => {
+    let key: KeyObject;
+    try {
+      key = createPublicKey(block);
+    } catch {
+      throw new ConfigError(
+        'Invalid configuration: JWT_PREVIOUS_PUBLIC_KEYS holds a key that cannot be read',
+      );
+    }
+    checkKeyType(key, algorithm, 'JWT_PREVIOUS_PUBLIC_KEYS');
+    return key;
+  });
+  return { signingKey, verificationKey: createPublicKey(signingKey), previousPublicKeys };
+}
+
+/**
+ * Parses and validates the environment. Throws ConfigError (one line, naming the variable) on the
+ * first problem found. Outside production, a missing JWT secret or key is generated once and kept
+ * under DATA_DIR.
+ */
+export function loadAppConfig(
+  env: Record<string, string | undefined>,
+  { cwd = process.cwd() }: { cwd?: string } = {},
+): AppConfig {
+  const e = parseEnvironment(env);
+  const production = e.NODE_ENV === 'production';
+  if (production && !e.DATABASE_URL) {
+    throw new ConfigError(
+      'Invalid configuration: DATABASE_URL is required in production (the embedded PostgreSQL is for development)',
+    );
+  }
+  if (e.FIRST_SUPERUSER_PASSWORD && !isAcceptablePasswordLength(e.FIRST_SUPERUSER_PASSWORD)) {
+    throw new ConfigError(
+      'Invalid configuration: FIRST_SUPERUSER_PASSWORD must be 8 to 128 characters',
+    );
+  }
+  const dataDir = path.resolve(cwd, e.DATA_DIR);
+
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    http: {
+      port: e.PORT,
+      host: e.HOST,
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      corsOrigins: e.CORS_ORIGINS,
+      trustProxy: e.TRUST_PROXY,
+    },
+    database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir },
+    jwt: {
+      algorithm: e.JWT_ALGORITHM,
+      ...jwtKeys(e, dataDir),
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+    },
+    refreshTokens: {
+      ttlSeconds: e.REFRESH_TOKEN_TTL_SECONDS,
+      reuseGraceSeconds: e.REFRESH_REUSE_GRACE_SECONDS,
+    },
+    firstSuperuser: {
+      email: normalizeEmail(e.FIRST_SUPERUSER),
+      password: e.FIRST_SUPERUSER_PASSWORD,
+    },
+    signupEnabled: e.SIGNUP_ENABLED,
+    loginMaxFailures: e.LOGIN_MAX_FAILURES,
+    ipRateLimitPerMinute: e.IP_RATE_LIMIT_PER_MINUTE,
+    mail: { smtpUrl: e.SMTP_URL, from: e.MAIL_FROM },
+    passwordReset: { url: e.PASSWORD_RESET_URL, ttlSeconds: e.PASSWORD_RESET_TTL_SECONDS },
+    redisUrl: e.REDIS_URL,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    argon2: {
+      memoryKib: e.ARGON2_MEMORY_KIB,
+      timeCost: e.ARGON2_TIME_COST,
+      parallelism: e.ARGON2_PARALLELISM,
+    },
+  };
+}
+
+/** The process environment, read here and nowhere else. */
+export function loadAppConfigFromProcess(): AppConfig {
+  return loadAppConfig(process.env);
+}
