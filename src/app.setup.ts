@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module';
+import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
+import { HttpLogController } from './common/logging/http-log-controller';
+import { createLogger } from './common/logging/logger';
+import { PinoNestLogger } from './common/logging/pino-nest-logger';
+import { requestContext } from './common/logging/request-context';
+import { createValidationPipe } from './common/validation/validation.pipe';
+import type { AppConfig } from './config/app-config';
+import { setUpOpenApi } from './openapi';
+
+/** Node's HTTP timeouts: slow or idle clients cannot hold sockets (slowloris). */
+export const HTTP_TIMEOUTS = {
+  headersMs: 10_000,
+  requestMs: 15_000,
+  /** Longer than the usual 60 s idle timeout of load balancers, so they close first. */
+  keepAliveMs: 65_000,
+} as const;
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export interface CreateAppOptions {
+  /** Defaults to a logger at the configured level writing to stdout. */
+  logger?: Logger;
+}
+
+/**
+ * Creates the application exactly as it runs in production: main.ts and every e2e test come
+ * through here, so what is tested is what is served.
+ */
+export async function createApp(
+  config: AppConfig,
+  options: CreateAppOptions = {},
+): Promise<NestFastifyApplication> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const adapter = new FastifyAdapter({
+    loggerInstance: logger,
+    logController: new HttpLogController(),
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: config.http.trustProxy.length ? config.http.trustProxy.join(',') : false,
+    requestTimeout: HTTP_TIMEOUTS.requestMs,
+    keepAliveTimeout: HTTP_TIMEOUTS.keepAliveMs,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    // Accept a caller's X-Request-Id when it is a plain token, so logs can be correlated.
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config),
+    adapter,
+    { logger: new PinoNestLogger(logger), bodyParser: false },
+  );
+  configureApp(app);
+  await app.init();
+  await app.getHttpAdapter().getInstance().ready();
+  return app;
+}
+
+function configureApp(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  // JSON only: anything else is 415 instead of reaching a handler as a string.
+  fastify.removeContentTypeParser(['text/plain']);
+
+  fastify.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    requestContext.run({ requestId: request.id }, done);
+  });
+
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.useGlobalPipes(createValidationPipe());
+  setUpOpenApi(app);
+
+  const server = app.getHttpServer();
+  server.headersTimeout = HTTP_TIMEOUTS.headersMs;
+}

@@ -1,0 +1,128 @@
+import {
+  Catch,
+  HttpException,
+  Logger,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { isDatabaseUnavailableError } from '../../database/prisma-errors';
+import { ApiException, type FieldError } from './api-exception';
+import { ERROR_CODES, PROBLEM_CONTENT_TYPE, problemType, type ErrorCode } from './error-codes';
+
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  errors?: FieldError[];
+}
+
+/** Seconds a client should wait before retrying while the database is away. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+
+/** Errors Fastify raises before a route runs (body parsing, limits), by their code. */
+const FASTIFY_ERRORS: Record<string, { code: ErrorCode; detail: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', detail: 'The request body is too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'unsupported_media_type',
+    detail: 'Send the request body as application/json',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: 'validation_failed',
+    detail: 'Content-Length does not match the body',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: 'validation_failed',
+    detail: 'The body is empty but Content-Type is application/json',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'validation_failed', detail: 'The body is not valid JSON' },
+  FST_ERR_CTP_INVALID_TYPE: { code: 'unsupported_media_type', detail: 'Invalid Content-Type' },
+};
+
+/** For HttpExceptions raised by Nest itself (unknown route, …) and other libraries. */
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'validation_failed',
+  401: 'invalid_token',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_attempts',
+  503: 'service_unavailable',
+};
+
+interface Rendered {
+  problem: ProblemDetails;
+  headers: Record<string, string>;
+}
+
+function problem(
+  code: ErrorCode,
+  detail: string,
+  status: number = ERROR_CODES[code].status,
+): ProblemDetails {
+  return { type: problemType(code), title: ERROR_CODES[code].title, status, detail, code };
+}
+
+/**
+ * Renders every error as RFC 9457 problem details (application/problem+json) with a `code` from
+ * the catalogue. Nothing else in the service shapes an error response. Unexpected errors become
+ * a bare 500, logged once here with their stack; no stack, SQL or secret reaches a client.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { problem: body, headers } = this.render(exception);
+    if (reply.sent) return;
+    reply.status(body.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
+  }
+
+  render(exception: unknown): Rendered {
+    if (exception instanceof ApiException) {
+      const body = problem(exception.code, exception.detail, exception.getStatus());
+      if (exception.problem.errors) body.errors = exception.problem.errors;
+      const headers: Record<string, string> = {};
+      if (exception.problem.retryAfterSeconds !== undefined) {
+        headers['retry-after'] = String(exception.problem.retryAfterSeconds);
+      }
+      if (body.status === 401 && exception.code === 'invalid_token') {
+        headers['www-authenticate'] = 'Bearer error="invalid_token"';
+      }
+      return { problem: body, headers };
+    }
+
+    const fastifyCode = (exception as { code?: unknown } | null)?.code;
+    const known = typeof fastifyCode === 'string' ? FASTIFY_ERRORS[fastifyCode] : undefined;
+    if (known) return { problem: problem(known.code, known.detail), headers: {} };
+
+    if (isDatabaseUnavailableError(exception)) {
+      this.logger.warn(`Database unavailable: ${(exception as Error).message.split('\n')[0]}`);
+      return {
+        problem: problem('service_unavailable', 'The database is not available; try again shortly'),
+        headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
+      };
+    }
+
+    const status =
+      exception instanceof HttpException
+        ? exception.getStatus()
+        : ((exception as { statusCode?: unknown } | null)?.statusCode as number | undefined);
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      const code = CODE_BY_STATUS[status] ?? 'validation_failed';
+      const detail =
+        code === 'not_found' ? 'No such resource' : ERROR_CODES[code].title;
+      return { problem: problem(code, detail, CODE_BY_STATUS[status] ? status : 400), headers: {} };
+    }
+
+    this.logger.error(
+      exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+    );
+    return { problem: problem('internal_error', 'Something went wrong on our side'), headers: {} };
+  }
+}

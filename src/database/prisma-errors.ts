@@ -1,0 +1,114 @@
+import { Prisma } from '../generated/prisma/client';
+
+/** The Prisma error codes the service reacts to, by name (https://pris.ly/d/error-codes). */
+export const PrismaErrorCode = {
+  AuthenticationFailed: 'P1000',
+  DatabaseUnreachable: 'P1001',
+  DatabaseTimeout: 'P1002',
+  DatabaseDoesNotExist: 'P1003',
+  OperationTimeout: 'P1008',
+  ConnectionClosed: 'P1017',
+  RawQueryFailed: 'P2010',
+  TableDoesNotExist: 'P2021',
+  ConnectionPoolTimeout: 'P2024',
+  RecordNotFound: 'P2025',
+  TransactionApiError: 'P2028',
+  UniqueConstraintViolation: 'P2002',
+  ForeignKeyConstraintViolation: 'P2003',
+} as const;
+
+const UNAVAILABLE_PRISMA_CODES = new Set<string>([
+  PrismaErrorCode.AuthenticationFailed,
+  PrismaErrorCode.DatabaseUnreachable,
+  PrismaErrorCode.DatabaseTimeout,
+  PrismaErrorCode.DatabaseDoesNotExist,
+  PrismaErrorCode.OperationTimeout,
+  PrismaErrorCode.ConnectionClosed,
+  PrismaErrorCode.ConnectionPoolTimeout,
+  PrismaErrorCode.TransactionApiError,
+  // Until the migrations have run (the database arrived after the service started).
+  PrismaErrorCode.TableDoesNotExist,
+]);
+
+/**
+ * PostgreSQL SQLSTATEs that mean "not now" rather than "wrong request": connection exceptions
+ * (08), operator intervention such as a restart (57P0x) and a cancelled statement (57014: our
+ * statement_timeout), insufficient resources (53) and serialization/deadlock retries (40).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57|40)/;
+
+const UNAVAILABLE_ADAPTER_KINDS = new Set([
+  'DatabaseNotReachable',
+  'DatabaseDoesNotExist',
+  'DatabaseAccessDenied',
+  'AuthenticationFailed',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TransactionAlreadyClosed',
+]);
+
+const UNAVAILABLE_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+]);
+
+interface AdapterCause {
+  kind?: string;
+  originalCode?: string;
+  code?: string;
+}
+
+function adapterCause(error: Prisma.PrismaClientKnownRequestError): AdapterCause | undefined {
+  const meta = error.meta as { driverAdapterError?: { cause?: AdapterCause } } | undefined;
+  return meta?.driverAdapterError?.cause;
+}
+
+/** True when the database failed us (down, restarting, slow, pool exhausted): answer 503. */
+export function isDatabaseUnavailableError(error: unknown): boolean {
+  if (error instanceof Prisma.PrismaClientKnownRequestError) {
+    if (UNAVAILABLE_PRISMA_CODES.has(error.code)) return true;
+    const cause = adapterCause(error);
+    const sqlState = cause?.originalCode ?? cause?.code;
+    return (
+      (!!cause?.kind && UNAVAILABLE_ADAPTER_KINDS.has(cause.kind)) ||
+      (!!sqlState && UNAVAILABLE_SQLSTATE.test(sqlState))
+    );
+  }
+  if (
+    error instanceof Prisma.PrismaClientInitializationError ||
+    error instanceof Prisma.PrismaClientRustPanicError
+  ) {
+    return true;
+  }
+  if (error instanceof Error) {
+    const { code } = error as { code?: unknown };
+    if (typeof code === 'string' && (UNAVAILABLE_NODE_CODES.has(code) || /^P10\d\d$/.test(code))) {
+      return true;
+    }
+    // node-postgres's own pool and connection failures are plain Errors.
+    return /timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(
+      error.message,
+    );
+  }
+  return false;
+}
+
+export function isUniqueConstraintViolation(error: unknown): boolean {
+  return (
+    error instanceof Prisma.PrismaClientKnownRequestError &&
+    error.code === PrismaErrorCode.UniqueConstraintViolation
+  );
+}
+
+export function isRecordNotFound(error: unknown): boolean {
+  return (
+    error instanceof Prisma.PrismaClientKnownRequestError &&
+    error.code === PrismaErrorCode.RecordNotFound
+  );
+}

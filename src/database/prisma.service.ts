@@ -1,0 +1,72 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { AppConfig } from '../config/app-config';
+import { PrismaClient } from '../generated/prisma/client';
+import { DatabaseServer } from './database-server';
+
+/**
+ * Every database wait is bounded, because node-postgres waits forever by default and the contract
+ * wants a 503 within 5 seconds when the database is down, slow or saturated. A request never waits
+ * longer than CONNECTION_TIMEOUT_MS for a connection (new, or free in an exhausted pool), and no
+ * statement runs longer than STATEMENT_TIMEOUT_MS.
+ */
+export const DATABASE_TIMEOUTS = {
+  connectionMs: 2_000,
+  statementMs: 3_000,
+  /** Client-side backstop for a server that stopped answering without closing the socket. */
+  queryMs: 3_500,
+  transactionMaxWaitMs: 2_000,
+  transactionMs: 4_000,
+  /** Server-side: a session left idle inside a transaction is ended. */
+  idleInTransactionMs: 10_000,
+} as const;
+
+@Injectable()
+export class PrismaService extends PrismaClient implements OnApplicationShutdown {
+  private static readonly logger = new Logger('Database');
+
+  constructor(
+    private readonly server: DatabaseServer,
+    config: AppConfig,
+  ) {
+    super({
+      adapter: new PrismaPg(
+        {
+          connectionString: server.url,
+          max: config.database.poolSize,
+          connectionTimeoutMillis: DATABASE_TIMEOUTS.connectionMs,
+          statement_timeout: DATABASE_TIMEOUTS.statementMs,
+          query_timeout: DATABASE_TIMEOUTS.queryMs,
+          idle_in_transaction_session_timeout: DATABASE_TIMEOUTS.idleInTransactionMs,
+          idleTimeoutMillis: 30_000,
+          keepAlive: true,
+          application_name: 'auth-service',
+        },
+        {
+          // An idle connection dropped by a database restart is replaced on the next checkout.
+          onPoolError: (error) =>
+            PrismaService.logger.warn(`Idle database connection lost: ${error.message}`),
+        },
+      ),
+      errorFormat: 'minimal',
+      transactionOptions: {
+        maxWait: DATABASE_TIMEOUTS.transactionMaxWaitMs,
+        timeout: DATABASE_TIMEOUTS.transactionMs,
+      },
+    });
+  }
+
+  /** `SELECT 1`, for readiness. */
+  async ping(): Promise<void> {
+    await this.$queryRawUnsafe('SELECT 1');
+  }
+
+  /**
+   * Runs after the HTTP server has drained (Nest closes it between the destroy and the shutdown
+   * hooks), so in-flight requests keep their connections; the embedded database stops last.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    await this.$disconnect();
+    await this.server.stop();
+  }
+}

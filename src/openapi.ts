@@ -1,0 +1,25 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+
+export const API_KEY_SECURITY = 'api-key';
+
+/** Swagger UI at /docs and the OpenAPI 3 document at /docs/json. */
+export function setUpOpenApi(app: NestFastifyApplication): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Auth service')
+      .setDescription(
+        [
+          'Sign-up, login, rotating refresh tokens, sessions and users for browser, mobile and',
+          'backend clients. Every error is RFC 9457 problem details (application/problem+json)',
+          'with a stable `code` to switch on.',
+        ].join(' '),
+      )
+      .setVersion('1')
+      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, API_KEY_SECURITY)
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/json', yamlDocumentUrl: 'docs/yaml' });
+}

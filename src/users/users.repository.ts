@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../database/prisma.service';
+import type { Prisma } from '../generated/prisma/client';
+import { USER_COLUMNS, type NewUser, type UserRecord } from './user.record';
+
+/** A transaction client, for callers that must act atomically across repositories. */
+export type Db = Prisma.TransactionClient | PrismaService;
+
+/**
+ * Users in PostgreSQL. Every read selects USER_COLUMNS explicitly; the password hash is read only
+ * by `findCredentials`, for UsersService's password checks, and never leaves UsersModule.
+ */
+@Injectable()
+export class UsersRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  findById(id: string, db: Db = this.prisma): Promise<UserRecord | null> {
+    return db.user.findUnique({ where: { id }, select: USER_COLUMNS });
+  }
+
+  findByEmail(email: string, db: Db = this.prisma): Promise<UserRecord | null> {
+    return db.user.findUnique({ where: { email }, select: USER_COLUMNS });
+  }
+
+  findCredentials(
+    where: { email: string } | { id: string },
+    db: Db = this.prisma,
+  ): Promise<(UserRecord & { passwordHash: string }) | null> {
+    return db.user.findUnique({ where, select: { ...USER_COLUMNS, passwordHash: true } });
+  }
+
+  count(db: Db = this.prisma): Promise<number> {
+    return db.user.count();
+  }
+
+  create(user: NewUser, db: Db = this.prisma): Promise<UserRecord> {
+    return db.user.create({ data: user, select: USER_COLUMNS });
+  }
+
+  /**
+   * Inserts unless the email is taken (ON CONFLICT DO NOTHING); null when it was. Of two
+   * concurrent callers with one email, exactly one gets the row.
+   */
+  async createIfEmailFree(user: NewUser, db: Db = this.prisma): Promise<UserRecord | null> {
+    const [created] = await db.user.createManyAndReturn({
+      data: [user],
+      skipDuplicates: true,
+      select: USER_COLUMNS,
+    });
+    return created ?? null;
+  }
+}
