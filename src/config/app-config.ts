@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import path from 'node:path';
+import type { z } from 'zod';
 import { isAcceptablePasswordLength, normalizeEmail } from '../common/credentials';
 import { ConfigError } from './config-error';
 import { environmentSchema, type Environment } from './config.schema';
@@ -76,8 +77,8 @@ function pem(value: string): string {
   return value.includes('\n') ? value : value.replaceAll('\\n', '\n');
 }
 
-function parseEnvironment(env: Record<string, string | undefined>): Environment {
-  const result = environmentSchema.safeParse(withoutEmptyValues(env));
+function parse<T>(schema: z.ZodType<T>, env: Record<string, string | undefined>): T {
+  const result = schema.safeParse(withoutEmptyValues(env));
   if (result.success) return result.data;
   const problems = result.error.issues.map(
     (issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`,
@@ -168,7 +169,7 @@ export function loadAppConfig(
   env: Record<string, string | undefined>,
   { cwd = process.cwd() }: { cwd?: string } = {},
 ): AppConfig {
-  const e = parseEnvironment(env);
+  const e = parse(environmentSchema, env);
   const production = e.NODE_ENV === 'production';
   if (production && !e.DATABASE_URL) {
     throw new ConfigError(
@@ -226,4 +227,18 @@ export function loadAppConfig(
 /** The process environment, read here and nowhere else. */
 export function loadAppConfigFromProcess(): AppConfig {
   return loadAppConfig(process.env);
+}
+
+/**
+ * Only the database settings, for tools that need nothing else (`npm run prisma`), so they run
+ * wherever the database is reachable, whatever the rest of the configuration says.
+ */
+export function loadDatabaseConfigFromProcess({
+  cwd = process.cwd(),
+}: { cwd?: string } = {}): AppConfig['database'] {
+  const e = parse(
+    environmentSchema.pick({ DATABASE_URL: true, DATABASE_POOL_SIZE: true, DATA_DIR: true }),
+    process.env,
+  );
+  return { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: path.resolve(cwd, e.DATA_DIR) };
 }

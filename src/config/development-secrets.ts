@@ -1,6 +1,7 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { generateSigningKeyPair, type AsymmetricJwtAlgorithm } from '../common/signing-keys';
 
 /**
  * Secrets generated for development, kept under DATA_DIR so that tokens survive restarts.
@@ -26,16 +27,9 @@ export function developmentJwtSecret(dataDir: string): string {
 }
 
 /** A PKCS#8 PEM signing key for RS256 (RSA 2048) or ES256 (P-256). */
-export function developmentJwtPrivateKey(dataDir: string, algorithm: 'RS256' | 'ES256'): string {
-  return readOrCreate(path.join(dataDir, `jwt-${algorithm.toLowerCase()}-private.pem`), () =>
-    generateSigningKeyPem(algorithm),
+export function developmentJwtPrivateKey(dataDir: string, algorithm: AsymmetricJwtAlgorithm): string {
+  return readOrCreate(
+    path.join(dataDir, `jwt-${algorithm.toLowerCase()}-private.pem`),
+    () => generateSigningKeyPair(algorithm).privateKey,
   );
-}
-
-export function generateSigningKeyPem(algorithm: 'RS256' | 'ES256'): string {
-  const { privateKey } =
-    algorithm === 'RS256'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 }

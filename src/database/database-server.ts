@@ -1,6 +1,5 @@
 import { Logger, type Provider } from '@nestjs/common';
 import { AppConfig } from '../config/app-config';
-import { EmbeddedPostgresServer } from './embedded-postgres';
 
 /** The PostgreSQL the service talks to: DATABASE_URL, or the embedded one it started. */
 export abstract class DatabaseServer {
@@ -17,10 +16,12 @@ export async function startDatabaseServer(config: AppConfig): Promise<DatabaseSe
   if (url) return { url, embedded: false, stop: async () => undefined };
   const logger = new Logger('EmbeddedPostgres');
   const started = Date.now();
+  // Loaded only when used: a service with DATABASE_URL never touches the embedded binaries.
+  const { EmbeddedPostgresServer } = await import('./embedded-postgres.js');
   const server = await EmbeddedPostgresServer.start({
     dataDir: config.database.dataDir,
     database: EMBEDDED_DATABASE_NAME,
-    onLog: (message) => logger.debug(message),
+    onLog: (message: string) => logger.debug(message),
   });
   logger.log(
     `Embedded PostgreSQL ready in ${Date.now() - started} ms (data in ${config.database.dataDir})`,

@@ -1,0 +1,30 @@
+// @ts-check
+/** @type {import('jest').Config['projects'][number]} */
+const common = {
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
+  transform: { '^.+\\.(t|j|mj|cj)s$': '<rootDir>/test/jest/esm-transformer.js' },
+  // Compile ES-module packages too (see the transformer); CommonJS ones pass through.
+  transformIgnorePatterns: [],
+  // Prisma's generated client imports its siblings as "./x.js".
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/prisma/**/*.spec.ts'],
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+      testTimeout: 30_000,
+    },
+  ],
+};

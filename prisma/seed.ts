@@ -1,0 +1,45 @@
+import { PasswordHasher } from '../src/auth/passwords/password-hasher';
+import { loadAppConfigFromProcess } from '../src/config/app-config';
+import { ConfigError } from '../src/config/config-error';
+import { startDatabaseServer } from '../src/database/database-server';
+import { PrismaErrorCode } from '../src/database/prisma-errors';
+import { PrismaService } from '../src/database/prisma.service';
+import {
+  FirstSuperuserSeeder,
+  printGeneratedPassword,
+} from '../src/users/first-superuser.seeder';
+import { UsersRepository } from '../src/users/users.repository';
+
+/**
+ * `npx prisma db seed` (prisma.config.ts runs this file): creates FIRST_SUPERUSER unless a user
+ * has that email, and prints a generated password once, as FIRST_SUPERUSER_PASSWORD=<password>.
+ * The same seeder runs when the service starts on an empty database.
+ */
+async function main(): Promise<void> {
+  const config = loadAppConfigFromProcess();
+  const server = await startDatabaseServer(config);
+  const prisma = new PrismaService(server, config);
+  const seeder = new FirstSuperuserSeeder(
+    config,
+    new UsersRepository(prisma),
+    new PasswordHasher(config),
+  );
+  try {
+    printGeneratedPassword(await seeder.seed());
+  } finally {
+    await prisma.$disconnect();
+    await server.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  const code = (error as { code?: string }).code;
+  const message =
+    error instanceof ConfigError
+      ? error.message
+      : code === PrismaErrorCode.TableDoesNotExist
+        ? 'The database has no schema yet: apply the migrations first (npm run prisma -- migrate deploy)'
+        : String((error as Error)?.stack ?? error);
+  process.stderr.write(`seed: ${message}\n`);
+  process.exit(1);
+});
