@@ -4,10 +4,7 @@ import { ConfigError } from '../src/config/config-error';
 import { startDatabaseServer } from '../src/database/database-server';
 import { PrismaErrorCode } from '../src/database/prisma-errors';
 import { PrismaService } from '../src/database/prisma.service';
-import {
-  FirstSuperuserSeeder,
-  printGeneratedPassword,
-} from '../src/users/first-superuser.seeder';
+import { FirstSuperuserSeeder, printGeneratedPassword } from '../src/users/first-superuser.seeder';
 import { UsersRepository } from '../src/users/users.repository';
 
 /**

@@ -53,11 +53,10 @@ export async function createApp(
     },
   });
 
-  const app = await NestFactory.create<NestFastifyApplication>(
-    AppModule.forRoot(config),
-    adapter,
-    { logger: new PinoNestLogger(logger), bodyParser: false },
-  );
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    logger: new PinoNestLogger(logger),
+    bodyParser: false,
+  });
   configureApp(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();

@@ -94,7 +94,9 @@ function checkKeyType(key: KeyObject, algorithm: 'RS256' | 'ES256', variable: st
       : key.asymmetricKeyType === 'ec' && details?.namedCurve === 'prime256v1';
   if (!fits) {
     const expected = algorithm === 'RS256' ? 'an RSA key of at least 2048 bits' : 'a P-256 EC key';
-    throw new ConfigError(`Invalid configuration: ${variable} must be ${expected} for ${algorithm}`);
+    throw new ConfigError(
+      `Invalid configuration: ${variable} must be ${expected} for ${algorithm}`,
+    );
   }
 }
 
@@ -240,5 +242,9 @@ export function loadDatabaseConfigFromProcess({
     environmentSchema.pick({ DATABASE_URL: true, DATABASE_POOL_SIZE: true, DATA_DIR: true }),
     process.env,
   );
-  return { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir: path.resolve(cwd, e.DATA_DIR) };
+  return {
+    url: e.DATABASE_URL,
+    poolSize: e.DATABASE_POOL_SIZE,
+    dataDir: path.resolve(cwd, e.DATA_DIR),
+  };
 }

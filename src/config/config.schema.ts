@@ -12,13 +12,16 @@ const integer = (min: number, max: number, fallback: number) =>
     .string()
     .regex(/^\d+$/, { error: `must be an integer between ${min} and ${max}` })
     .transform(Number)
-    .pipe(z.number().min(min).max(max, { error: `must be an integer between ${min} and ${max}` }))
+    .pipe(
+      z
+        .number()
+        .min(min)
+        .max(max, { error: `must be an integer between ${min} and ${max}` }),
+    )
     .default(fallback);
 
 const boolean = (fallback: boolean) =>
-  z
-    .stringbool({ error: 'must be true or false' })
-    .default(fallback);
+  z.stringbool({ error: 'must be true or false' }).default(fallback);
 
 const list = (item: (value: string) => string | undefined) =>
   z
@@ -50,13 +53,15 @@ const url = (protocols: string[], example: string) =>
 
 const originProblem = (entry: string): string | undefined => {
   if (entry === '*') return 'must list exact origins; "*" is not allowed';
+  let parsed: URL | undefined;
   try {
-    const parsed = new URL(entry);
-    if (!['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== entry) throw 0;
-    return undefined;
+    parsed = new URL(entry);
   } catch {
-    return `"${entry}" is not an origin like https://app.example.com`;
+    parsed = undefined;
   }
+  const isOrigin =
+    parsed && ['http:', 'https:'].includes(parsed.protocol) && parsed.origin === entry;
+  return isOrigin ? undefined : `"${entry}" is not an origin like https://app.example.com`;
 };
 
 const PROXY_ADDR_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
@@ -86,7 +91,10 @@ export const environmentSchema = z.object({
     .default('info'),
   BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024, 64 * 1024),
 
-  DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgresql://user:password@host:5432/db').optional(),
+  DATABASE_URL: url(
+    ['postgres:', 'postgresql:'],
+    'postgresql://user:password@host:5432/db',
+  ).optional(),
   DATABASE_POOL_SIZE: integer(1, 200, 10),
   DATA_DIR: z.string().default('.data'),
 

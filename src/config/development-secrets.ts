@@ -27,7 +27,10 @@ export function developmentJwtSecret(dataDir: string): string {
 }
 
 /** A PKCS#8 PEM signing key for RS256 (RSA 2048) or ES256 (P-256). */
-export function developmentJwtPrivateKey(dataDir: string, algorithm: AsymmetricJwtAlgorithm): string {
+export function developmentJwtPrivateKey(
+  dataDir: string,
+  algorithm: AsymmetricJwtAlgorithm,
+): string {
   return readOrCreate(
     path.join(dataDir, `jwt-${algorithm.toLowerCase()}-private.pem`),
     () => generateSigningKeyPair(algorithm).privateKey,

@@ -155,7 +155,9 @@ export class EmbeddedPostgresServer {
     const detail = lastError instanceof Error ? lastError.message : recent.slice(-3).join(' | ');
     throw new Error(
       `Embedded PostgreSQL did not start in ${clusterDir}: ${detail || 'no output'}` +
-        (isRoot() ? ' (as root it runs as the postgres user, who must be able to reach DATA_DIR)' : ''),
+        (isRoot()
+          ? ' (as root it runs as the postgres user, who must be able to reach DATA_DIR)'
+          : ''),
     );
   }
 

@@ -21,7 +21,10 @@ export function generatePassword(): string {
  * The one line the seed prints, on stdout and not through the logger, so the generated password
  * is shown once and never stored in logs.
  */
-export function printGeneratedPassword(result: SeedResult, out: NodeJS.WritableStream = process.stdout): void {
+export function printGeneratedPassword(
+  result: SeedResult,
+  out: NodeJS.WritableStream = process.stdout,
+): void {
   if (result.generatedPassword) out.write(`FIRST_SUPERUSER_PASSWORD=${result.generatedPassword}\n`);
 }
 

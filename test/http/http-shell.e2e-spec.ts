@@ -23,9 +23,17 @@ describe('HTTP shell: errors are problem+json, never 5xx for bad input', () => {
   });
 
   it('gives every response a request id, keeping a well-formed one from the caller', async () => {
-    const mine = await t.request({ method: 'GET', url: '/health/live', headers: { 'x-request-id': 'trace-123' } });
+    const mine = await t.request({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': 'trace-123' },
+    });
     expect(mine.headers['x-request-id']).toBe('trace-123');
-    const hostile = await t.request({ method: 'GET', url: '/health/live', headers: { 'x-request-id': 'a\u0000"}{' } });
+    const hostile = await t.request({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'x-request-id': 'a\u0000"}{' },
+    });
     expect(hostile.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

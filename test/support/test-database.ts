@@ -40,12 +40,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     name,
     url,
-    async query(sql, params) {
+    async query<T extends object>(sql: string, params?: unknown[]): Promise<T[]> {
       if (!client) {
         client = new Client({ connectionString: url });
         await client.connect();
       }
-      return (await client.query(sql, params)).rows;
+      return (await client.query<T>(sql, params)).rows;
     },
     async drop() {
       await client?.end();

@@ -24,7 +24,10 @@ const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /** Errors Fastify raises before a route runs (body parsing, limits), by their code. */
 const FASTIFY_ERRORS: Record<string, { code: ErrorCode; detail: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', detail: 'The request body is too large' },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: 'payload_too_large',
+    detail: 'The request body is too large',
+  },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     code: 'unsupported_media_type',
     detail: 'Send the request body as application/json',
@@ -37,7 +40,10 @@ const FASTIFY_ERRORS: Record<string, { code: ErrorCode; detail: string }> = {
     code: 'validation_failed',
     detail: 'The body is empty but Content-Type is application/json',
   },
-  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'validation_failed', detail: 'The body is not valid JSON' },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    code: 'validation_failed',
+    detail: 'The body is not valid JSON',
+  },
   FST_ERR_CTP_INVALID_TYPE: { code: 'unsupported_media_type', detail: 'Invalid Content-Type' },
 };
 
@@ -115,8 +121,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         : ((exception as { statusCode?: unknown } | null)?.statusCode as number | undefined);
     if (typeof status === 'number' && status >= 400 && status < 500) {
       const code = CODE_BY_STATUS[status] ?? 'validation_failed';
-      const detail =
-        code === 'not_found' ? 'No such resource' : ERROR_CODES[code].title;
+      const detail = code === 'not_found' ? 'No such resource' : ERROR_CODES[code].title;
       return { problem: problem(code, detail, CODE_BY_STATUS[status] ? status : 400), headers: {} };
     }
 

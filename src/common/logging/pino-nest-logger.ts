@@ -44,7 +44,8 @@ export class PinoNestLogger implements LoggerService {
     const fields = { context, ...(reqId && { reqId }), ...(stack && { stack }) };
     const method = LEVELS[level];
     if (message instanceof Error) this.logger[method]({ ...fields, err: message }, message.message);
-    else if (typeof message === 'object' && message !== null) this.logger[method]({ ...fields, ...message });
+    else if (typeof message === 'object' && message !== null)
+      this.logger[method]({ ...fields, ...message });
     else this.logger[method](fields, String(message));
   }
 }

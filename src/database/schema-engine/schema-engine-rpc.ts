@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Client, type ClientConfig } from 'pg';
-import { loadSchemaEngineWasm, openSchemaEngine, type OpenSchemaEngine } from './wasm-schema-engine';
+import {
+  loadSchemaEngineWasm,
+  openSchemaEngine,
+  type OpenSchemaEngine,
+} from './wasm-schema-engine';
 
 /**
  * The Prisma CLI's side of its schema engine: the CLI spawns `PRISMA_SCHEMA_ENGINE_BINARY` with
@@ -49,7 +53,12 @@ const ENGINE_METHODS = new Set([
 const USER_FACING_ERROR = 4466;
 
 export function parseEngineArgs(argv: string[]): EngineArgs {
-  const args: EngineArgs = { datamodels: [], url: undefined, version: false, cliCommand: undefined };
+  const args: EngineArgs = {
+    datamodels: [],
+    url: undefined,
+    version: false,
+    cliCommand: undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--datamodels') args.datamodels.push(argv[++i]);

@@ -20,7 +20,7 @@ export interface SchemaEngineOptions {
 export interface OpenSchemaEngine {
   engine: SchemaEngine;
   version: string;
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 // @types/node 20 leaves the WebAssembly global to lib.dom; this is the part of it we use.
@@ -85,7 +85,7 @@ export async function openSchemaEngine(options: SchemaEngineOptions): Promise<Op
   return {
     engine,
     version: wasm.version(),
-    async close() {
+    close: async () => {
       engine.free();
       await factory.disposeAll();
     },
