@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Logger } from 'pino';
@@ -25,6 +26,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export interface CreateAppOptions {
   /** Defaults to a logger at the configured level writing to stdout. */
   logger?: Logger;
+  /** Extra modules mounted beside the application (tests add probe routes). */
+  imports?: ModuleMetadata['imports'];
 }
 
 /**
@@ -44,7 +47,9 @@ export async function createApp(
     requestTimeout: HTTP_TIMEOUTS.requestMs,
     keepAliveTimeout: HTTP_TIMEOUTS.keepAliveMs,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // While draining, requests on open connections are still served (with Connection: close)
+    // rather than answered with Fastify's non-problem+json 503.
+    return503OnClosing: false,
     // Accept a caller's X-Request-Id when it is a plain token, so logs can be correlated.
     requestIdHeader: false,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
@@ -53,10 +58,14 @@ export async function createApp(
     },
   });
 
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: new PinoNestLogger(logger),
-    bodyParser: false,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, options.imports),
+    adapter,
+    {
+      logger: new PinoNestLogger(logger),
+      bodyParser: false,
+    },
+  );
   configureApp(app);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
@@ -71,6 +80,19 @@ function configureApp(app: NestFastifyApplication): void {
   fastify.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     requestContext.run({ requestId: request.id }, done);
+  });
+
+  // Node's server.close() reaps only the connections idle at that moment; a keep-alive connection
+  // whose request was in flight would then stay open until its timeout (65 s) and hold up the
+  // shutdown. Responses sent while draining ask the client to close instead.
+  let draining = false;
+  fastify.addHook('preClose', (done) => {
+    draining = true;
+    done();
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (draining) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   app.useGlobalFilters(new ProblemDetailsFilter());

@@ -1,25 +1,124 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { captureLogs, type CapturedLogs } from '../support/logs';
 import { createTestApp, type TestApp } from '../support/test-app';
+import { INTERNAL_DETAIL, ProbeModule } from './probe.module';
 
 const PROBLEM_JSON = /^application\/problem\+json/;
 
-describe('HTTP shell: errors are problem+json, never 5xx for bad input', () => {
+describe('HTTP shell every route inherits', () => {
   let t: TestApp;
+  let logs: CapturedLogs;
+
   beforeAll(async () => {
-    t = await createTestApp();
+    logs = captureLogs('info');
+    t = await createTestApp({}, { imports: [ProbeModule], logger: logs.logger });
   });
   afterAll(() => t.close());
 
-  it('answers an unknown route with 404 not_found', async () => {
-    const res = await t.request({ method: 'GET', url: '/no/such/route' });
-    expect(res.statusCode).toBe(404);
-    expect(res.headers['content-type']).toMatch(PROBLEM_JSON);
-    expect(res.json()).toEqual({
-      type: 'urn:auth-service:problem:not_found',
-      title: 'Not found',
-      status: 404,
-      detail: expect.any(String),
-      code: 'not_found',
+  const echo = (payload: string, contentType = 'application/json') =>
+    t.request({
+      method: 'POST',
+      url: '/probe/echo',
+      headers: { 'content-type': contentType },
+      payload,
     });
+
+  function expectProblem(
+    res: { statusCode: number; headers: Record<string, unknown>; json(): any },
+    status: number,
+    code: string,
+  ) {
+    expect(res.statusCode).toBe(status);
+    expect(res.headers['content-type']).toMatch(PROBLEM_JSON);
+    const body = res.json();
+    expect(body).toMatchObject({ type: `urn:auth-service:problem:${code}`, status, code });
+    expect(typeof body.title).toBe('string');
+    expect(typeof body.detail).toBe('string');
+    return body;
+  }
+
+  it('accepts a valid body and returns it', async () => {
+    const res = await echo(JSON.stringify({ name: 'a', count: 2 }));
+    expect(res.statusCode).toBe(201);
+    expect(res.json()).toEqual({ name: 'a', count: 2 });
+  });
+
+  it('answers a body that is not JSON with 400 validation_failed', async () => {
+    const body = expectProblem(await echo('{"name": "a",'), 400, 'validation_failed');
+    expect(body.detail).toMatch(/not valid JSON/);
+  });
+
+  it('answers an empty JSON body with 400 validation_failed', async () => {
+    expectProblem(await echo(''), 400, 'validation_failed');
+  });
+
+  it.each([
+    ['an array', '[1,2]'],
+    ['a string', '"name"'],
+    ['a number', '42'],
+    ['null', 'null'],
+  ])('answers %s instead of an object with 400 validation_failed', async (_what, payload) => {
+    const body = expectProblem(await echo(payload), 400, 'validation_failed');
+    expect(body.errors).toEqual([{ field: '', message: expect.any(String) }]);
+  });
+
+  it('lists wrong-typed, missing and unknown fields', async () => {
+    const body = expectProblem(
+      await echo(JSON.stringify({ count: 'two', tags: ['x', 3], isAdmin: true, extra: 1 })),
+      400,
+      'validation_failed',
+    );
+    const fields = (body.errors as { field: string }[]).map((e) => e.field).sort();
+    expect(fields).toEqual(['count', 'extra', 'isAdmin', 'name', 'tags.1']);
+  });
+
+  it('refuses prototype-pollution keys with 400', async () => {
+    expectProblem(
+      await echo('{"name":"a","count":1,"__proto__":{"isAdmin":true}}'),
+      400,
+      'validation_failed',
+    );
+    expectProblem(
+      await echo('{"name":"a","count":1,"constructor":{"prototype":{"x":1}}}'),
+      400,
+      'validation_failed',
+    );
+  });
+
+  it('answers a body over 64 KiB with 413 payload_too_large', async () => {
+    const big = JSON.stringify({ name: 'x'.repeat(64 * 1024), count: 1 });
+    expectProblem(await echo(big), 413, 'payload_too_large');
+  });
+
+  it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml'])(
+    'answers a %s body with 415 unsupported_media_type',
+    async (contentType) => {
+      expectProblem(await echo('name=a&count=1', contentType), 415, 'unsupported_media_type');
+    },
+  );
+
+  it('answers an unexpected exception with a bare 500, logged once with its stack', async () => {
+    const before = logs.lines().length;
+    const res = await t.request({ method: 'GET', url: '/probe/boom' });
+    const body = expectProblem(res, 500, 'internal_error');
+    expect(JSON.stringify(body)).not.toContain('password_hash');
+    expect(res.body).not.toMatch(/at \w+ \(|\.ts:\d+/);
+    const errors = logs
+      .lines()
+      .slice(before)
+      .filter((line) => String(line.msg ?? line.stack ?? '').includes(INTERNAL_DETAIL));
+    expect(errors).toHaveLength(1);
+    expect(String(errors[0].msg)).toMatch(/at .*probe\.module/);
+  });
+
+  it('answers an unknown route with 404 not_found', async () => {
+    const body = expectProblem(
+      await t.request({ method: 'GET', url: '/no/such/route' }),
+      404,
+      'not_found',
+    );
+    expect(Object.keys(body).sort()).toEqual(['code', 'detail', 'status', 'title', 'type']);
   });
 
   it('gives every response a request id, keeping a well-formed one from the caller', async () => {
@@ -32,8 +131,65 @@ describe('HTTP shell: errors are problem+json, never 5xx for bad input', () => {
     const hostile = await t.request({
       method: 'GET',
       url: '/health/live',
-      headers: { 'x-request-id': 'a\u0000"}{' },
+      headers: { 'x-request-id': 'a"}{\\' },
     });
     expect(hostile.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('logs one JSON line per request with its request id, and no credentials', async () => {
+    const secret = 'Bearer super-secret-access-token-value';
+    await t.request({
+      method: 'GET',
+      url: '/health/live',
+      headers: {
+        authorization: secret,
+        'x-request-id': 'log-check-1',
+        'x-api-key': 'ak_secret_key_value',
+      },
+    });
+    const lines = logs.lines().filter((line) => line.reqId === 'log-check-1');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ msg: 'request completed', res: { statusCode: 200 } });
+    expect(logs.text()).not.toContain('super-secret-access-token-value');
+    expect(logs.text()).not.toContain('ak_secret_key_value');
+  });
+
+  it('serves Swagger UI at /docs and the OpenAPI document at /docs/json', async () => {
+    const ui = await t.request({ method: 'GET', url: '/docs' });
+    expect(ui.statusCode).toBe(200);
+    expect(ui.headers['content-type']).toMatch(/text\/html/);
+    const doc = (await t.request({ method: 'GET', url: '/docs/json' })).json();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/health/live', '/health/ready']),
+    );
+  });
+
+  it('bounds how long a client may take to send headers and a request', () => {
+    const server = t.app.getHttpServer();
+    expect(server.headersTimeout).toBeGreaterThan(0);
+    expect(server.headersTimeout).toBeLessThanOrEqual(10_000);
+    expect(server.requestTimeout).toBeGreaterThan(0);
+    expect(server.requestTimeout).toBeLessThanOrEqual(15_000);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('lets an in-flight request finish when the application closes', async () => {
+    const t = await createTestApp({}, { imports: [ProbeModule] });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = t.app.getHttpServer().address() as AddressInfo;
+    const inFlight = new Promise<{ status?: number; body: string }>((resolve, reject) => {
+      const req = httpRequest({ port, host: '127.0.0.1', path: '/probe/slow' }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await t.close();
+    await expect(inFlight).resolves.toEqual({ status: 200, body: '{"done":true}' });
   });
 });

@@ -1,6 +1,6 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { InjectOptions, Response } from 'light-my-request';
-import { createApp } from '../../src/app.setup';
+import { createApp, type CreateAppOptions } from '../../src/app.setup';
 import { createLogger } from '../../src/common/logging/logger';
 import { loadAppConfig, type AppConfig } from '../../src/config/app-config';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -35,10 +35,13 @@ export function testEnvironment(overrides: Record<string, string> = {}): Record<
  * Boots the real AppModule through createApp (the same setup as production) on a database of the
  * test file's own. Call close() in afterAll.
  */
-export async function createTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function createTestApp(
+  env: Record<string, string> = {},
+  options: CreateAppOptions = {},
+): Promise<TestApp> {
   const db = await createTestDatabase();
   const config = loadAppConfig(testEnvironment({ DATABASE_URL: db.url, ...env }));
-  const app = await createApp(config, { logger: createLogger(config.logLevel) });
+  const app = await createApp(config, { logger: createLogger(config.logLevel), ...options });
   const fastify = app.getHttpAdapter().getInstance();
   return {
     app,

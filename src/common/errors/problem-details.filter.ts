@@ -103,7 +103,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return { problem: body, headers };
     }
 
-    const fastifyCode = (exception as { code?: unknown } | null)?.code;
+    // Nest hands Fastify's own errors over wrapped in an HttpException, the original as `cause`.
+    const source = exception instanceof HttpException ? (exception.cause ?? exception) : exception;
+    const fastifyCode = (source as { code?: unknown } | null)?.code;
     const known = typeof fastifyCode === 'string' ? FASTIFY_ERRORS[fastifyCode] : undefined;
     if (known) return { problem: problem(known.code, known.detail), headers: {} };
 

@@ -1,0 +1,33 @@
+import { Body, Controller, Get, Module, Post } from '@nestjs/common';
+import { z } from 'zod';
+
+/** A route with a body schema, one that fails, one that is slow: the shell under every route. */
+export const EchoSchema = z.strictObject({
+  name: z.string().min(1),
+  count: z.number().int(),
+  tags: z.array(z.string()).optional(),
+});
+
+export const INTERNAL_DETAIL = 'SELECT password_hash FROM users WHERE id = 42';
+
+@Controller('probe')
+class ProbeController {
+  @Post('echo')
+  echo(@Body({ schema: EchoSchema }) body: z.infer<typeof EchoSchema>) {
+    return body;
+  }
+
+  @Get('boom')
+  boom(): never {
+    throw new Error(`query failed: ${INTERNAL_DETAIL}`);
+  }
+
+  @Get('slow')
+  async slow() {
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    return { done: true };
+  }
+}
+
+@Module({ controllers: [ProbeController] })
+export class ProbeModule {}
