@@ -19,6 +19,8 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** Database to create on first start and connect to. */
   database: string;
+  /** Loopback port to listen on; a free one by default. */
+  port?: number;
   /** Receives PostgreSQL's own log output. */
   onLog?: (message: string) => void;
 }
@@ -127,8 +129,8 @@ export class EmbeddedPostgresServer {
 
     let lastError: unknown;
     // A free port can be taken between choosing it and binding it; try another.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freePort();
+    for (let attempt = 0; attempt < (options.port ? 1 : 3); attempt++) {
+      const port = options.port ?? (await freePort());
       const cluster = new EmbeddedPostgres({
         databaseDir: clusterDir,
         port,

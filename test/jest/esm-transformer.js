@@ -26,6 +26,13 @@ const swc = createTransformer({
   sourceMaps: 'inline',
 });
 
+/** Changes to this file must invalidate Jest's cache of what it produced. */
+const OWN_VERSION = require('node:crypto')
+  .createHash('sha256')
+  .update(fs.readFileSync(__filename))
+  .digest('hex')
+  .slice(0, 16);
+
 /** @type {Map<string, boolean>} */
 const packageTypeCache = new Map();
 
@@ -71,6 +78,6 @@ module.exports = {
   /** @type {import('@jest/transform').SyncTransformer['getCacheKey']} */
   getCacheKey(source, filename, options) {
     const key = /** @type {any} */ (swc).getCacheKey(source, filename, options);
-    return `${key}:${needsCompiling(filename, options) ? 'swc' : 'plain'}`;
+    return `${key}:${OWN_VERSION}:${needsCompiling(filename, options) ? 'swc' : 'plain'}`;
   },
 };

@@ -121,10 +121,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       exception instanceof HttpException
         ? exception.getStatus()
         : ((exception as { statusCode?: unknown } | null)?.statusCode as number | undefined);
-    if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (typeof status === 'number' && (CODE_BY_STATUS[status] || (status >= 400 && status < 500))) {
       const code = CODE_BY_STATUS[status] ?? 'validation_failed';
       const detail = code === 'not_found' ? 'No such resource' : ERROR_CODES[code].title;
-      return { problem: problem(code, detail, CODE_BY_STATUS[status] ? status : 400), headers: {} };
+      const headers: Record<string, string> =
+        code === 'service_unavailable'
+          ? { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) }
+          : {};
+      return { problem: problem(code, detail, CODE_BY_STATUS[status] ? status : 400), headers };
     }
 
     this.logger.error(

@@ -4,6 +4,7 @@ import { Client, type ClientConfig } from 'pg';
 import {
   loadSchemaEngineWasm,
   openSchemaEngine,
+  takePanicMessage,
   type OpenSchemaEngine,
 } from './wasm-schema-engine';
 
@@ -15,9 +16,10 @@ import {
  * command runs unchanged where the native binary cannot be downloaded.
  */
 
-interface RpcRequest {
+interface RpcMessage {
   id: number | string;
-  method: string;
+  /** Present on requests; absent on the CLI's responses to our `print` requests. */
+  method?: string;
   params?: unknown;
 }
 
@@ -80,16 +82,17 @@ export function toRpcError(error: unknown): { code: number; message: string; dat
   const err = error instanceof Error ? error : new Error(String(error));
   const { code, meta } = err as Error & { code?: unknown; meta?: unknown };
   // A trap inside the module (RuntimeError: unreachable …) is the WebAssembly form of a panic.
-  const isPanic = err.name === 'RuntimeError';
+  const isPanic = err.name === 'RuntimeError' || err.name === 'PrismaClientRustPanicError';
+  const message = (isPanic && takePanicMessage()) || err.message;
   return {
     code: USER_FACING_ERROR,
     message: 'An error happened. Check the data field for details.',
     data: {
       is_panic: isPanic,
-      message: err.message,
+      message,
       error_code: typeof code === 'string' ? code : undefined,
       meta: meta ?? null,
-      ...(isPanic && { error: { message: err.message } }),
+      ...(isPanic && { error: { message } }),
     },
   };
 }
@@ -97,10 +100,11 @@ export function toRpcError(error: unknown): { code: number; message: string; dat
 async function serveRpc(args: EngineArgs): Promise<void> {
   if (!args.url) throw new Error('The schema engine needs a datasource url (set DATABASE_URL).');
   const url = args.url;
-  const datamodels = args.datamodels.map((file): [string, string] => [
-    file,
-    readFileSync(file, 'utf8'),
-  ]);
+  // Commands that carry their schemas in the request (migrate diff) pass no --datamodels; the
+  // engine then wants none at all rather than an empty list.
+  const datamodels = args.datamodels.length
+    ? args.datamodels.map((file): [string, string] => [file, readFileSync(file, 'utf8')])
+    : undefined;
   let opened: Promise<OpenSchemaEngine> | undefined;
   const engine = () =>
     (opened ??= openSchemaEngine({
@@ -109,7 +113,18 @@ async function serveRpc(args: EngineArgs): Promise<void> {
       onLog: (line) => process.stderr.write(`${line}\n`),
     }));
 
-  const handle = async ({ id, method, params }: RpcRequest): Promise<void> => {
+  // The native engine prints diff output by asking the CLI to (a `print` request the CLI answers);
+  // the WebAssembly engine returns it as `stdout`, so the bridge makes the request itself.
+  const printed = new Map<string, () => void>();
+  let prints = 0;
+  const print = (content: string) =>
+    new Promise<void>((resolve) => {
+      const id = `bridge-print-${++prints}`;
+      printed.set(id, resolve);
+      writeLine(process.stdout, { jsonrpc: '2.0', id, method: 'print', params: { content } });
+    });
+
+  const handle = async ({ id, method = '', params }: RpcMessage): Promise<void> => {
     const name = RENAMED_METHODS[method] ?? method;
     if (!ENGINE_METHODS.has(name)) {
       writeLine(process.stdout, {
@@ -122,7 +137,12 @@ async function serveRpc(args: EngineArgs): Promise<void> {
     try {
       const { engine: instance } = await engine();
       const call = (instance as unknown as Record<string, (p: unknown) => Promise<unknown>>)[name];
-      const result = await call.call(instance, params ?? {});
+      let result = await call.call(instance, params ?? {});
+      if (result && typeof result === 'object' && 'stdout' in result) {
+        const { stdout, ...rest } = result as { stdout: string | null };
+        if (stdout) await print(stdout);
+        result = rest;
+      }
       writeLine(process.stdout, { jsonrpc: '2.0', id, result: result ?? null });
     } catch (error) {
       writeLine(process.stdout, { jsonrpc: '2.0', id, error: toRpcError(error) });
@@ -134,8 +154,13 @@ async function serveRpc(args: EngineArgs): Promise<void> {
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   lines.on('line', (line) => {
     if (!line.trim()) return;
-    const request = JSON.parse(line) as RpcRequest;
-    queue = queue.then(() => handle(request));
+    const message = JSON.parse(line) as RpcMessage;
+    if (message.method === undefined) {
+      printed.get(String(message.id))?.();
+      printed.delete(String(message.id));
+      return;
+    }
+    queue = queue.then(() => handle(message));
   });
   await new Promise<void>((resolve) => lines.once('close', resolve));
   await queue;
@@ -196,7 +221,18 @@ async function runCliCommand(command: string, url: string | undefined): Promise<
   }
 }
 
+/**
+ * A panic inside an engine callback surfaces as an uncaught RuntimeError; report it the way the
+ * native engine does (an ERROR log line with the panic message) and exit like it (101).
+ */
+function reportCrash(error: unknown): void {
+  const message = takePanicMessage() ?? (error instanceof Error ? error.message : String(error));
+  writeLine(process.stderr, { level: 'ERROR', fields: { message, is_panic: true } });
+  process.exit(101);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  process.on('uncaughtException', reportCrash);
   const args = parseEngineArgs(argv);
   if (args.version) {
     const wasm = await loadSchemaEngineWasm();

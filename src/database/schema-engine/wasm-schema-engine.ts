@@ -34,6 +34,25 @@ declare const WebAssembly: {
 let instantiated: Promise<typeof bindings> | undefined;
 
 /**
+ * Before the engine traps on a panic (a RuntimeError, "unreachable"), it hands the panic's message
+ * to this global. Prisma Client installs one that throws; when it is absent, ours keeps the message.
+ */
+let lastPanic: string | undefined;
+const panicHost = globalThis as { PRISMA_WASM_PANIC_REGISTRY?: { set_message(m: string): void } };
+panicHost.PRISMA_WASM_PANIC_REGISTRY ??= {
+  set_message: (message: string) => {
+    lastPanic = message;
+  },
+};
+
+/** The message of the last engine panic, once. */
+export function takePanicMessage(): string | undefined {
+  const message = lastPanic;
+  lastPanic = undefined;
+  return message;
+}
+
+/**
  * The engine arms timeouts (10 s around its advisory lock, for one) that outlive the work they
  * guard; left referenced, each would hold a finished process open for ten more seconds. Only the
  * timers are unref'd: while the engine works, its open connections keep the process alive.
