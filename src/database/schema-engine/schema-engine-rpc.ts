@@ -1,5 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type {
+  CreateMigrationInput,
+  CreateMigrationOutput,
+  EvaluateDataLossInput,
+  EvaluateDataLossOutput,
+  MigrationList,
+  SchemaContainer,
+  SchemaFilter,
+} from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { Client, type ClientConfig } from 'pg';
 import {
   loadSchemaEngineWasm,
@@ -50,6 +59,56 @@ const ENGINE_METHODS = new Set([
   'schemaPush',
   'version',
 ]);
+
+type Engine = OpenSchemaEngine['engine'];
+
+/** The migration script that turns the migrations' schema into the Prisma schema, by `diff`. */
+async function scriptFromMigrations(
+  engine: Engine,
+  params: {
+    migrationsList: MigrationList;
+    schema: { files: SchemaContainer[] };
+    filters: SchemaFilter;
+  },
+): Promise<string> {
+  const { stdout } = await engine.diff({
+    from: { tag: 'migrations', ...params.migrationsList },
+    to: { tag: 'schemaDatamodel', files: params.schema.files },
+    script: true,
+    exitCode: null,
+    filters: params.filters,
+  });
+  return stdout ?? '';
+}
+
+const EMPTY_SCRIPT = /^\s*(--[^\n]*\n\s*)*$/;
+
+/**
+ * The WebAssembly engine builds a shadow database (the schema the migrations produce) only for
+ * `diff`, through the adapter factory; `createMigration` and `evaluateDataLoss` ask for one it
+ * cannot make ("PostgreSQL shadow DB must be provided through an external factory"). They are
+ * answered here with `diff` from the migrations to the schema, which is the same computation.
+ * The data-loss check itself is not available to the WebAssembly engine: `migrate dev` reports no
+ * warnings, so review a migration (`--create-only`) before applying it.
+ */
+const EMULATED_METHODS: Record<string, (engine: Engine, params: never) => Promise<unknown>> = {
+  async createMigration(engine, params: CreateMigrationInput): Promise<CreateMigrationOutput> {
+    const script = await scriptFromMigrations(engine, params);
+    const empty = EMPTY_SCRIPT.test(script);
+    const timestamp = new Date().toISOString().replace(/\D/g, '').slice(0, 14);
+    return {
+      connectorType: 'postgresql',
+      generatedMigrationName: `${timestamp}_${params.migrationName}`,
+      migrationScript: empty ? (params.draft ? '-- This is an empty migration.' : null) : script,
+      extension: 'sql',
+    };
+  },
+  async evaluateDataLoss(engine, params: EvaluateDataLossInput): Promise<EvaluateDataLossOutput> {
+    const script = await scriptFromMigrations(engine, params);
+    const steps = script.split('\n').filter((line) => line.startsWith('-- ')).length;
+    return { migrationSteps: steps, warnings: [], unexecutableSteps: [] };
+  },
+};
 
 /** JSON-RPC error code the native engine uses for every user-facing failure. */
 const USER_FACING_ERROR = 4466;
@@ -126,7 +185,7 @@ async function serveRpc(args: EngineArgs): Promise<void> {
 
   const handle = async ({ id, method = '', params }: RpcMessage): Promise<void> => {
     const name = RENAMED_METHODS[method] ?? method;
-    if (!ENGINE_METHODS.has(name)) {
+    if (!ENGINE_METHODS.has(name) && !EMULATED_METHODS[name]) {
       writeLine(process.stdout, {
         jsonrpc: '2.0',
         id,
@@ -136,8 +195,12 @@ async function serveRpc(args: EngineArgs): Promise<void> {
     }
     try {
       const { engine: instance } = await engine();
+      const emulated = EMULATED_METHODS[name] as
+        ((e: Engine, p: unknown) => Promise<unknown>) | undefined;
       const call = (instance as unknown as Record<string, (p: unknown) => Promise<unknown>>)[name];
-      let result = await call.call(instance, params ?? {});
+      let result = emulated
+        ? await emulated(instance, params)
+        : await call.call(instance, params ?? {});
       if (result && typeof result === 'object' && 'stdout' in result) {
         const { stdout, ...rest } = result as { stdout: string | null };
         if (stdout) await print(stdout);
