@@ -89,9 +89,10 @@ export function main(
     out.write(run(argv));
     return 0;
   } catch (error) {
-    // parseArgs reports unknown or malformed options as TypeErrors with a readable message.
-    if (!(error instanceof UsageError) && !(error instanceof TypeError)) throw error;
-    err.write(`secrets: ${error.message}\n\n${USAGE}`);
+    // parseArgs reports unknown or malformed options with ERR_PARSE_ARGS_* codes.
+    const parseArgsError = String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
+    if (!(error instanceof UsageError) && !parseArgsError) throw error;
+    err.write(`secrets: ${(error as Error).message}\n\n${USAGE}`);
     return 2;
   }
 }

@@ -110,7 +110,11 @@ export const environmentSchema = z.object({
   REFRESH_TOKEN_TTL_SECONDS: integer(60, 365 * 24 * 3600, 2_592_000),
   REFRESH_REUSE_GRACE_SECONDS: integer(0, 300, 10),
 
-  FIRST_SUPERUSER: z.email({ error: 'must be an email address' }).default('admin@example.com'),
+  FIRST_SUPERUSER: z
+    .string()
+    .trim()
+    .pipe(z.email({ error: 'must be an email address' }))
+    .default('admin@example.com'),
   FIRST_SUPERUSER_PASSWORD: z.string().optional(),
   SIGNUP_ENABLED: boolean(true),
   LOGIN_MAX_FAILURES: integer(1, 1000, 5),

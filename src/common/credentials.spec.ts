@@ -1,0 +1,35 @@
+import {
+  isAcceptablePasswordLength,
+  normalizeEmail,
+  normalizePassword,
+  passwordLength,
+} from './credentials';
+
+describe('credentials', () => {
+  it('trims and lower-cases emails', () => {
+    expect(normalizeEmail('  Alice@Example.COM ')).toBe('alice@example.com');
+  });
+
+  it('normalises passwords with NFKC, so equivalent spellings are one password', () => {
+    const composed = 'caf\u00e9-pass';
+    const decomposed = 'cafe\u0301-pass';
+    expect(normalizePassword(decomposed)).toBe(normalizePassword(composed));
+    expect(normalizePassword('\uff10\uff11\uff12')).toBe('012');
+  });
+
+  it('counts characters after normalisation', () => {
+    expect(passwordLength('cafe\u0301')).toBe(4);
+    expect(passwordLength('😀😀')).toBe(2);
+  });
+
+  it.each([
+    ['7 characters', 'a'.repeat(7), false],
+    ['8 characters', 'a'.repeat(8), true],
+    ['128 characters', 'a'.repeat(128), true],
+    ['129 characters', 'a'.repeat(129), false],
+    ['8 characters that are 16 UTF-16 units', '😀'.repeat(8), true],
+    ['a megabyte', 'a'.repeat(1024 * 1024), false],
+  ])('%s: acceptable is %s', (_label, password, acceptable) => {
+    expect(isAcceptablePasswordLength(password)).toBe(acceptable);
+  });
+});
