@@ -35,9 +35,13 @@ export function run(
 }
 
 /** The Prisma CLI, exactly as `npx prisma …` runs it (prisma.config.ts picks the engine). */
-export function prisma(args: string[], databaseUrl: string): Promise<RunResult> {
+export function prisma(
+  args: string[],
+  databaseUrl: string,
+  env: Record<string, string | undefined> = {},
+): Promise<RunResult> {
   return run(process.execPath, [require.resolve('prisma/build/index.js'), ...args], {
-    env: { DATABASE_URL: databaseUrl },
+    env: { ...env, DATABASE_URL: databaseUrl },
   });
 }
 

@@ -1,0 +1,98 @@
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+import { freePort, ServiceProcess } from '../support/service-process';
+
+const PASSWORD_LINE = /^FIRST_SUPERUSER_PASSWORD=(.+)$/gm;
+
+/**
+ * `npm start` as a newcomer runs it: no DATABASE_URL, so the service starts its own PostgreSQL
+ * under DATA_DIR, migrates, seeds, serves; it stops cleanly and starts again on the same data.
+ */
+describe('the service on embedded PostgreSQL (no DATABASE_URL)', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'auth-lifecycle-'));
+  const env = { DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+  /** The cluster's port from postmaster.pid, while it runs, and its generated password. */
+  async function users(): Promise<{ email: string; is_superuser: boolean }[]> {
+    const port = readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split(
+      '\n',
+    )[3];
+    const { password } = JSON.parse(readFileSync(path.join(dataDir, 'credentials.json'), 'utf8'));
+    const client = new Client({
+      host: '127.0.0.1',
+      port: Number(port),
+      user: 'postgres',
+      password,
+      database: 'auth',
+    });
+    await client.connect();
+    try {
+      return (await client.query('SELECT email, is_superuser FROM users')).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('first start: prints the generated password once, keeps the JWT secret in DATA_DIR, serves ready', async () => {
+    const service = new ServiceProcess(await freePort(), env);
+    try {
+      await service.ready();
+      const passwords = [...service.stdout.matchAll(PASSWORD_LINE)].map((m) => m[1]);
+      expect(passwords).toHaveLength(1);
+      const password = passwords[0];
+      // Only on its own line: never inside a log line, never on stderr.
+      expect(service.stdout.replace(PASSWORD_LINE, '') + service.stderr).not.toContain(password);
+      expect(await users()).toEqual([{ email: 'admin@example.com', is_superuser: true }]);
+      expect(statSync(path.join(dataDir, 'jwt-secret')).mode & 0o777).toBe(0o600);
+    } finally {
+      const exit = await service.stop('SIGTERM');
+      expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
+    }
+    // The embedded PostgreSQL was stopped with it.
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+
+  it('restart: same data, same JWT secret, nothing secret printed; Ctrl-C stops it cleanly', async () => {
+    const secretBefore = readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8');
+    const service = new ServiceProcess(await freePort(), env);
+    try {
+      await service.ready();
+      expect(service.stdout).not.toMatch(PASSWORD_LINE);
+      expect(await users()).toEqual([{ email: 'admin@example.com', is_superuser: true }]);
+      expect(readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8')).toBe(secretBefore);
+      expect(service.stdout + service.stderr).not.toContain(secretBefore.trim());
+    } finally {
+      const exit = await service.stop('SIGINT');
+      expect(exit.code === 0 || exit.signal === 'SIGINT').toBe(true);
+    }
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+});
+
+describe('configuration errors at start', () => {
+  it.each([
+    [{ PORT: 'eighty' }, /^Invalid configuration: PORT must be an integer between 0 and 65535\n$/],
+    [
+      { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) },
+      /^Invalid configuration: DATABASE_URL is required in production/,
+    ],
+    [
+      {
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgresql://u:p@127.0.0.1:1/x',
+        JWT_SECRET: 'short',
+      },
+      /^Invalid configuration: JWT_SECRET must be at least 32 bytes/,
+    ],
+  ])('%j: exits 1 with one line on stderr', async (env, message) => {
+    const service = new ServiceProcess(await freePort(), env);
+    const exit = await service.exited;
+    expect(exit.code).toBe(1);
+    expect(service.stderr).toMatch(message);
+    expect(service.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
