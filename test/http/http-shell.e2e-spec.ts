@@ -107,7 +107,7 @@ describe('HTTP shell every route inherits', () => {
     const errors = logs
       .lines()
       .slice(before)
-      .filter((line) => String(line.msg ?? line.stack ?? '').includes(INTERNAL_DETAIL));
+      .filter((line) => typeof line.msg === 'string' && line.msg.includes(INTERNAL_DETAIL));
     expect(errors).toHaveLength(1);
     expect(String(errors[0].msg)).toMatch(/at .*probe\.module/);
   });

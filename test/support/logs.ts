@@ -11,7 +11,7 @@ export interface CapturedLogs {
 }
 
 /** A real pino logger (redaction and all) writing into memory. */
-export function captureLogs(level = 'info'): CapturedLogs {
+export function captureLogs(level: 'debug' | 'info' | 'warn' = 'info'): CapturedLogs {
   const chunks: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -20,7 +20,7 @@ export function captureLogs(level = 'info'): CapturedLogs {
     },
   });
   return {
-    logger: createLogger(level as 'info', stream),
+    logger: createLogger(level, stream),
     lines: () =>
       chunks
         .join('')
