@@ -25,6 +25,7 @@ describe('Prisma error classification', () => {
     ['pg pool wait', new Error('timeout exceeded when trying to connect')],
     ['socket refused', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
     ['engine code', Object.assign(new Error('cannot reach'), { code: 'P1001' })],
+    ['schema engine, no code', new Error("Can't reach database server at `127.0.0.1:5999`")],
   ])('treats %s as the database being unavailable', (_label, error) => {
     expect(isDatabaseUnavailableError(error)).toBe(true);
   });

@@ -58,6 +58,20 @@ const UNAVAILABLE_NODE_CODES = new Set([
   'EHOSTUNREACH',
 ]);
 
+const UNAVAILABLE_MESSAGES = new RegExp(
+  [
+    'timeout exceeded when trying to connect',
+    'Connection terminated',
+    'connection timeout',
+    "Can't reach database server",
+    'Timed out fetching a new connection',
+    'Server has closed the connection',
+    'does not exist on the database server',
+    'Authentication failed against database server',
+  ].join('|'),
+  'i',
+);
+
 interface AdapterCause {
   kind?: string;
   originalCode?: string;
@@ -91,10 +105,9 @@ export function isDatabaseUnavailableError(error: unknown): boolean {
     if (typeof code === 'string' && (UNAVAILABLE_NODE_CODES.has(code) || /^P10\d\d$/.test(code))) {
       return true;
     }
-    // node-postgres's own pool and connection failures are plain Errors.
-    return /timeout exceeded when trying to connect|Connection terminated|connection timeout/i.test(
-      error.message,
-    );
+    // node-postgres's own pool and connection failures, and the schema engine's (which carry
+    // Prisma's P1xxx texts but no code), are plain Errors.
+    return UNAVAILABLE_MESSAGES.test(error.message);
   }
   return false;
 }

@@ -52,4 +52,22 @@ describe('readiness follows the database', () => {
     }
     expect(back.status).toBe(200);
   });
+
+  it('starts without its database, reports not ready, and serves once the database arrives', async () => {
+    await t?.app.close();
+    await database.stop();
+    t = await createTestApp({ DATABASE_URL: database.url });
+    expect((await t.request({ method: 'GET', url: '/health/live' })).statusCode).toBe(200);
+    const down = await ready();
+    expect(down.status).toBe(503);
+    expect(down.ms).toBeLessThan(5_000);
+
+    database = await EmbeddedPostgresServer.start({ dataDir, database: 'auth', port });
+    let back = await ready();
+    for (let i = 0; i < 60 && back.status !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      back = await ready();
+    }
+    expect(back.status).toBe(200);
+  });
 });
