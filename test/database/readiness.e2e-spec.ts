@@ -32,6 +32,17 @@ describe('readiness follows the database', () => {
     return { status: res.statusCode, body: res.json(), ms: Date.now() - started };
   };
 
+  /** Starts the database again on its port and waits (up to 15 s) for readiness to follow. */
+  const restartDatabaseAndWaitForReady = async () => {
+    database = await EmbeddedPostgresServer.start({ dataDir, database: 'auth', port });
+    let back = await ready();
+    for (let i = 0; i < 60 && back.status !== 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      back = await ready();
+    }
+    return back.status;
+  };
+
   it('is 200 with the database up, 503 within 5 s when it stops, 200 when it is back', async () => {
     t = await createTestApp({ DATABASE_URL: database.url });
     expect((await ready()).status).toBe(200);
@@ -44,13 +55,7 @@ describe('readiness follows the database', () => {
     const live = await t.request({ method: 'GET', url: '/health/live' });
     expect(live.statusCode).toBe(200);
 
-    database = await EmbeddedPostgresServer.start({ dataDir, database: 'auth', port });
-    let back = await ready();
-    for (let i = 0; i < 20 && back.status !== 200; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      back = await ready();
-    }
-    expect(back.status).toBe(200);
+    expect(await restartDatabaseAndWaitForReady()).toBe(200);
   });
 
   it('starts without its database, reports not ready, and serves once the database arrives', async () => {
@@ -62,12 +67,6 @@ describe('readiness follows the database', () => {
     expect(down.status).toBe(503);
     expect(down.ms).toBeLessThan(5_000);
 
-    database = await EmbeddedPostgresServer.start({ dataDir, database: 'auth', port });
-    let back = await ready();
-    for (let i = 0; i < 60 && back.status !== 200; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      back = await ready();
-    }
-    expect(back.status).toBe(200);
+    expect(await restartDatabaseAndWaitForReady()).toBe(200);
   });
 });
