@@ -1,4 +1,5 @@
 import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
@@ -15,6 +16,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule,
         UsersModule,
+        AuthModule,
         HealthModule,
         ...extraImports,
       ],

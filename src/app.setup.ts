@@ -11,6 +11,7 @@ import { PinoNestLogger } from './common/logging/pino-nest-logger';
 import { requestContext } from './common/logging/request-context';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import type { AppConfig } from './config/app-config';
+import { Metrics } from './health/metrics.service';
 import { setUpOpenApi } from './openapi';
 
 /** Node's HTTP timeouts: slow or idle clients cannot hold sockets (slowloris). */
@@ -93,6 +94,14 @@ function configureApp(app: NestFastifyApplication): void {
   fastify.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('connection', 'close');
     done(null, payload);
+  });
+
+  const metrics = app.get(Metrics);
+  fastify.addHook('onResponse', (request, reply, done) => {
+    // The route pattern, not the URL, keeps label values few; unknown URLs share one.
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    done();
   });
 
   app.useGlobalFilters(new ProblemDetailsFilter());

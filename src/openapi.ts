@@ -1,6 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
+import { z } from 'zod';
+import { ProblemSchema } from './common/openapi/problem.schema';
+
 export const API_KEY_SECURITY = 'api-key';
 
 /** Swagger UI at /docs and the OpenAPI 3 document at /docs/json. */
@@ -21,6 +24,11 @@ export function setUpOpenApi(app: NestFastifyApplication): void {
       .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, API_KEY_SECURITY)
       .build(),
   );
+  document.components ??= {};
+  document.components.schemas = {
+    ...document.components.schemas,
+    Problem: z.toJSONSchema(ProblemSchema, { target: 'openapi-3.0' }) as object,
+  };
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs/json',
     yamlDocumentUrl: 'docs/yaml',

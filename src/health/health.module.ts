@@ -2,12 +2,16 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { DatabaseHealthIndicator } from './database.health';
 import { HealthController } from './health.controller';
+import { MetricsController } from './metrics.controller';
+import { Metrics } from './metrics.service';
 
+/** Liveness, readiness and metrics. */
 @Module({
   // Failures are answered as 503 problem+json and logged by the error filter; terminus's own
   // error log would repeat them on every probe while the database is away.
   imports: [TerminusModule.forRoot({ logger: false })],
-  controllers: [HealthController],
-  providers: [DatabaseHealthIndicator],
+  controllers: [HealthController, MetricsController],
+  providers: [DatabaseHealthIndicator, Metrics],
+  exports: [Metrics],
 })
 export class HealthModule {}

@@ -1,11 +1,15 @@
 import { Module } from '@nestjs/common';
 import { PasswordsModule } from '../auth/passwords/passwords.module';
+import { SessionsModule } from '../auth/sessions/sessions.module';
+import { AdminUsersController } from './admin-users.controller';
 import { FirstSuperuserSeeder } from './first-superuser.seeder';
+import { UsersController } from './users.controller';
 import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [PasswordsModule],
+  imports: [PasswordsModule, SessionsModule],
+  controllers: [UsersController, AdminUsersController],
   providers: [UsersRepository, UsersService, FirstSuperuserSeeder],
   exports: [UsersService],
 })

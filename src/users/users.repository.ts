@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service';
+import type { Db } from '../database/transaction';
 import type { Prisma } from '../generated/prisma/client';
 import { USER_COLUMNS, type NewUser, type UserRecord } from './user.record';
 
-/** A transaction client, for callers that must act atomically across repositories. */
-export type Db = Prisma.TransactionClient | PrismaService;
+export type UserChanges = Partial<Omit<NewUser, 'email'>> & { email?: string };
 
 /**
  * Users in PostgreSQL. Every read selects USER_COLUMNS explicitly; the password hash is read only
@@ -48,5 +48,41 @@ export class UsersRepository {
       select: USER_COLUMNS,
     });
     return created ?? null;
+  }
+
+  /** Throws P2025 (RecordNotFound) when there is no such user, P2002 when the email is taken. */
+  update(id: string, changes: UserChanges, db: Db = this.prisma): Promise<UserRecord> {
+    return db.user.update({ where: { id }, data: changes, select: USER_COLUMNS });
+  }
+
+  /** Throws P2025 (RecordNotFound) when there is no such user. */
+  async delete(id: string, db: Db = this.prisma): Promise<void> {
+    await db.user.delete({ where: { id }, select: { id: true } });
+  }
+
+  /** A page of users, newest first, optionally matching `search` in email or full name. */
+  async list(
+    { offset, limit, search }: { offset: number; limit: number; search?: string },
+    db: Db = this.prisma,
+  ): Promise<{ data: UserRecord[]; count: number }> {
+    const where: Prisma.UserWhereInput = search
+      ? {
+          OR: [
+            { email: { contains: search, mode: 'insensitive' } },
+            { fullName: { contains: search, mode: 'insensitive' } },
+          ],
+        }
+      : {};
+    const [data, count] = await Promise.all([
+      db.user.findMany({
+        where,
+        select: USER_COLUMNS,
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        skip: offset,
+        take: limit,
+      }),
+      db.user.count({ where }),
+    ]);
+    return { data, count };
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageSchema } from '../../common/validation/page';
 import type { UserRecord } from '../user.record';
 
 export const UserResponseSchema = z
@@ -15,6 +16,8 @@ export const UserResponseSchema = z
   .meta({ id: 'User' });
 
 export type UserResponse = z.infer<typeof UserResponseSchema>;
+
+export const UserPageSchema = pageSchema(UserResponseSchema, 'UserPage');
 
 /** The contract's User shape: exactly these fields, never the password hash. */
 export function toUserResponse(user: UserRecord): UserResponse {

@@ -1,0 +1,106 @@
+import { Body, Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { CurrentUser } from '../common/decorators/current-user.decorator';
+import { OptionalAuth } from '../common/decorators/optional-auth.decorator';
+import { Public } from '../common/decorators/public.decorator';
+import { ApiProblems } from '../common/openapi/api-problems.decorator';
+import type { Principal } from '../common/principal';
+import { toUserResponse, UserResponseSchema, type UserResponse } from '../users/dto/user.response';
+import { AuthService } from './auth.service';
+import { clientInfo } from './client-info';
+import {
+  LoginSchema,
+  LogoutSchema,
+  RefreshSchema,
+  SignupSchema,
+  type LoginRequest,
+  type LogoutRequest,
+  type RefreshRequest,
+  type SignupRequest,
+} from './dto/auth-requests';
+import { TokenPairSchema, type TokenPair } from './dto/auth-responses';
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Public()
+  @Post('signup')
+  @ApiOperation({ summary: 'Create an account' })
+  @ApiCreatedResponse({ standardSchema: UserResponseSchema })
+  @ApiProblems('validation_failed', 'weak_password', 'signup_disabled', 'email_taken')
+  async signup(@Body({ schema: SignupSchema }) body: SignupRequest): Promise<UserResponse> {
+    return toUserResponse(await this.auth.signup(body));
+  }
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Log in: a new session, with an access token and a refresh token',
+    description:
+      'An unknown email and a wrong password get the same 401 invalid_credentials, in the same ' +
+      'time. account_disabled is answered only after a correct password.',
+  })
+  @ApiOkResponse({ standardSchema: TokenPairSchema })
+  @ApiProblems('validation_failed', 'invalid_credentials', 'account_disabled', 'too_many_attempts')
+  login(
+    @Body({ schema: LoginSchema }) body: LoginRequest,
+    @Req() request: FastifyRequest,
+  ): Promise<TokenPair> {
+    return this.auth.login(body.email, body.password, clientInfo(request));
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(200)
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    summary: 'Exchange a refresh token for a new pair (the token presented is spent)',
+    description:
+      'The token spent last, presented again within REFRESH_REUSE_GRACE_SECONDS, yields the same ' +
+      'successor. A spent token after that, or any older one, revokes the whole session ' +
+      '(refresh_token_reused). Any other unusable token is invalid_refresh_token and revokes nothing.',
+  })
+  @ApiOkResponse({ standardSchema: TokenPairSchema })
+  @ApiProblems('validation_failed', 'invalid_refresh_token', 'refresh_token_reused')
+  refresh(@Body({ schema: RefreshSchema }) body: RefreshRequest): Promise<TokenPair> {
+    return this.auth.refresh(body.refreshToken);
+  }
+
+  @OptionalAuth()
+  @Post('logout')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'End a session: the bearer token’s, or the one a refresh token in the body belongs to',
+  })
+  @ApiNoContentResponse({ description: 'The session is revoked' })
+  @ApiProblems('validation_failed', 'invalid_token', 'invalid_refresh_token')
+  async logout(
+    @CurrentUser() principal: Principal | undefined,
+    @Body({ schema: LogoutSchema }) body: LogoutRequest,
+  ): Promise<void> {
+    await this.auth.logout(principal, body?.refreshToken);
+  }
+
+  @Post('logout-all')
+  @HttpCode(204)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'End every session of the current user' })
+  @ApiNoContentResponse({ description: 'All sessions are revoked' })
+  @ApiProblems('invalid_token')
+  async logoutAll(@CurrentUser() principal: Principal): Promise<void> {
+    await this.auth.logoutAll(principal);
+  }
+}

@@ -1,0 +1,42 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { HealthModule } from '../health/health.module';
+import { UsersModule } from '../users/users.module';
+import { AuthController } from './auth.controller';
+import { AuthService } from './auth.service';
+import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { SuperuserGuard } from './guards/superuser.guard';
+import { PasswordsModule } from './passwords/passwords.module';
+import { AuthStateCache } from './principal/auth-state.cache';
+import { SessionsController } from './sessions/sessions.controller';
+import { SessionsModule } from './sessions/sessions.module';
+import { JwtStrategy } from './strategies/jwt.strategy';
+import { AccessTokens } from './tokens/access-tokens.service';
+import { JwksController } from './tokens/jwks.controller';
+import { JwtKeys } from './tokens/jwt-keys';
+
+@Module({
+  imports: [
+    // Keys are passed per call as KeyObjects (see AccessTokens), never as strings.
+    JwtModule.register({}),
+    PassportModule,
+    UsersModule,
+    PasswordsModule,
+    SessionsModule,
+    HealthModule,
+  ],
+  controllers: [AuthController, SessionsController, JwksController],
+  providers: [
+    AuthService,
+    AccessTokens,
+    JwtKeys,
+    JwtStrategy,
+    AuthStateCache,
+    // Order matters: authenticate first, then check for superuser routes.
+    { provide: APP_GUARD, useClass: JwtAuthGuard },
+    { provide: APP_GUARD, useClass: SuperuserGuard },
+  ],
+})
+export class AuthModule {}

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { emailField, fullNameField, passwordField } from '../../common/validation/fields';
+
+export const SignupSchema = z
+  .strictObject({ email: emailField, password: passwordField, fullName: fullNameField.optional() })
+  .meta({ id: 'SignupRequest' });
+export type SignupRequest = z.infer<typeof SignupSchema>;
+
+export const LoginSchema = z
+  .strictObject({ email: emailField, password: passwordField.min(1) })
+  .meta({ id: 'LoginRequest' });
+export type LoginRequest = z.infer<typeof LoginSchema>;
+
+const refreshTokenField = z
+  .string()
+  .min(1)
+  .max(1024)
+  .meta({ example: 'rt_Xq3Jz0nM9zqJm8jv2VdN1P0c8sCw0tq5u3mQkqf4bZs' });
+
+export const RefreshSchema = z
+  .strictObject({ refreshToken: refreshTokenField })
+  .meta({ id: 'RefreshRequest' });
+export type RefreshRequest = z.infer<typeof RefreshSchema>;
+
+/** Logout takes either a bearer token (no body) or a refresh token in the body. */
+export const LogoutSchema = z
+  .strictObject({ refreshToken: refreshTokenField })
+  .optional()
+  .meta({ id: 'LogoutRequest' });
+export type LogoutRequest = z.infer<typeof LogoutSchema>;

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { RefreshTokenCodec } from '../tokens/refresh-token-codec';
+import { SessionsRepository } from './sessions.repository';
+import { SessionsService } from './sessions.service';
+
+/**
+ * Sessions and refresh tokens, on their own so that UsersModule (deactivation, password change)
+ * can revoke sessions without depending on AuthModule.
+ */
+@Module({
+  providers: [SessionsRepository, SessionsService, RefreshTokenCodec],
+  exports: [SessionsService, SessionsRepository],
+})
+export class SessionsModule {}

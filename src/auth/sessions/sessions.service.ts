@@ -1,0 +1,211 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { AppConfig } from '../../config/app-config';
+import { CacheInvalidationBus } from '../../database/cache-invalidation-bus';
+import { PrismaService } from '../../database/prisma.service';
+import type { Db } from '../../database/transaction';
+import { RefreshTokenCodec } from '../tokens/refresh-token-codec';
+import {
+  SessionsRepository,
+  type RefreshableSession,
+  type SessionRecord,
+} from './sessions.repository';
+
+export interface ClientInfo {
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface StartedSession {
+  session: SessionRecord;
+  refreshToken: string;
+}
+
+export type Rotation =
+  | { outcome: 'rotated'; session: RefreshableSession; refreshToken: string }
+  | { outcome: 'invalid' }
+  | { outcome: 'reused'; sessionId: string; userId: string };
+
+export type RevocationReason =
+  | 'logout'
+  | 'logout_all'
+  | 'revoked_by_user'
+  | 'refresh_token_reused'
+  | 'password_changed'
+  | 'password_reset'
+  | 'user_deactivated'
+  | 'admin';
+
+/** Sessions that ended this long ago are deleted with their refresh tokens. */
+const RETENTION_AFTER_END_MS = 24 * 3600 * 1000;
+const CLEANUP_INTERVAL_MS = 3600 * 1000;
+
+/**
+ * Sessions: one per login, holding the chain of refresh tokens. Owns rotation (with its grace
+ * window and theft detection) and revocation, which it announces to every instance's cache.
+ */
+@Injectable()
+export class SessionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(SessionsService.name);
+  private readonly ttlMs: number;
+  private readonly graceMs: number;
+  private cleanup: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly sessions: SessionsRepository,
+    private readonly codec: RefreshTokenCodec,
+    private readonly prisma: PrismaService,
+    private readonly invalidations: CacheInvalidationBus,
+    config: AppConfig,
+  ) {
+    this.ttlMs = config.refreshTokens.ttlSeconds * 1000;
+    this.graceMs = config.refreshTokens.reuseGraceSeconds * 1000;
+  }
+
+  async start(userId: string, client: ClientInfo, db: Db = this.prisma): Promise<StartedSession> {
+    const refreshToken = this.codec.issue();
+    const session = await this.sessions.create(
+      { userId, expiresAt: new Date(Date.now() + this.ttlMs), ...client },
+      this.codec.hash(refreshToken),
+      db,
+    );
+    return { session, refreshToken };
+  }
+
+  /**
+   * Exchanges a refresh token for its successor, in one transaction:
+   * - a live token is spent and its successor stored (never both without the other);
+   * - the token spent last, presented again within the grace window (two tabs, a lost
+   *   response), yields the same successor, so the session never has two live branches;
+   * - a spent token after the window, or any older one, is theft: the session is revoked;
+   * - anything else unusable is `invalid` and changes nothing.
+   * The successor expires with the session: rotation never extends it.
+   */
+  async rotate(refreshToken: string): Promise<Rotation> {
+    if (!this.codec.isWellFormed(refreshToken)) return { outcome: 'invalid' };
+    const tokenHash = this.codec.hash(refreshToken);
+    const successor = this.codec.successorOf(refreshToken);
+    const now = new Date();
+
+    return this.prisma.$transaction(async (tx): Promise<Rotation> => {
+      const claimed = await this.sessions.claimToken(tokenHash, now, tx);
+      if (claimed) {
+        const session = await this.sessions.findRefreshable(claimed.sessionId, tx);
+        if (!session || !this.usable(session, now)) return { outcome: 'invalid' };
+        await this.sessions.addToken(
+          session.id,
+          claimed.generation + 1,
+          this.codec.hash(successor),
+          tx,
+        );
+        await this.sessions.touch(session.id, now, tx);
+        return { outcome: 'rotated', session, refreshToken: successor };
+      }
+
+      const spent = await this.sessions.findToken(tokenHash, tx);
+      if (!spent?.spentAt || !this.usable(spent.session, now)) return { outcome: 'invalid' };
+      const next = await this.sessions.findTokenByGeneration(
+        spent.session.id,
+        spent.generation + 1,
+        tx,
+      );
+      const justSpent = next !== null && next.spentAt === null;
+      if (justSpent && now.getTime() - spent.spentAt.getTime() <= this.graceMs) {
+        // Derived again, not stored: it matches unless the signing key changed meanwhile.
+        if (!Buffer.from(next.tokenHash).equals(this.codec.hash(successor))) {
+          return { outcome: 'invalid' };
+        }
+        return { outcome: 'rotated', session: spent.session, refreshToken: successor };
+      }
+
+      const { id: sessionId, userId } = spent.session;
+      await this.revokeWithin(tx, { id: sessionId }, 'refresh_token_reused', now);
+      return { outcome: 'reused', sessionId, userId };
+    });
+  }
+
+  /** The session a refresh token belongs to, if it is a token of ours (for logout). */
+  async sessionOfToken(refreshToken: string): Promise<{ id: string; userId: string } | undefined> {
+    if (!this.codec.isWellFormed(refreshToken)) return undefined;
+    const token = await this.sessions.findToken(this.codec.hash(refreshToken));
+    return token ? { id: token.session.id, userId: token.session.userId } : undefined;
+  }
+
+  async revoke(sessionId: string, reason: RevocationReason, db?: Db): Promise<boolean> {
+    return this.inTransaction(db, (tx) =>
+      this.revokeWithin(tx, { id: sessionId }, reason, new Date()),
+    );
+  }
+
+  /** Revokes a session of this user's; false (so: 404) for anyone else's or an unknown one. */
+  async revokeOwn(userId: string, sessionId: string, reason: RevocationReason): Promise<boolean> {
+    return this.inTransaction(undefined, (tx) =>
+      this.revokeWithin(tx, { id: sessionId, userId }, reason, new Date()),
+    );
+  }
+
+  async revokeAllForUser(
+    userId: string,
+    reason: RevocationReason,
+    options: { exceptSessionId?: string } = {},
+    db?: Db,
+  ): Promise<number> {
+    return this.inTransaction(db, async (tx) => {
+      const count = await this.sessions.revoke(
+        { userId, notId: options.exceptSessionId },
+        reason,
+        new Date(),
+        tx,
+      );
+      // One message covers every session of the user: caches drop them all.
+      await this.invalidations.publish({ kind: 'user', id: userId }, tx);
+      return count;
+    });
+  }
+
+  listActive(userId: string): Promise<SessionRecord[]> {
+    return this.sessions.listActive(userId, new Date());
+  }
+
+  onApplicationBootstrap(): void {
+    this.cleanup = setInterval(() => void this.deleteEnded(), CLEANUP_INTERVAL_MS).unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.cleanup);
+  }
+
+  async deleteEnded(): Promise<void> {
+    try {
+      const count = await this.sessions.deleteEnded(new Date(Date.now() - RETENTION_AFTER_END_MS));
+      if (count) this.logger.log(`Deleted ${count} ended sessions`);
+    } catch (error) {
+      this.logger.warn(`Session cleanup failed: ${(error as Error).message}`);
+    }
+  }
+
+  private usable(session: RefreshableSession, now: Date): boolean {
+    return session.revokedAt === null && session.expiresAt > now && session.user.isActive;
+  }
+
+  private async revokeWithin(
+    tx: Db,
+    where: { id: string; userId?: string },
+    reason: RevocationReason,
+    now: Date,
+  ): Promise<boolean> {
+    const count = await this.sessions.revoke(where, reason, now, tx);
+    if (count) await this.invalidations.publish({ kind: 'session', id: where.id }, tx);
+    return count > 0;
+  }
+
+  /** Runs in the caller's transaction, or in a new one. */
+  private inTransaction<T>(db: Db | undefined, work: (tx: Db) => Promise<T>): Promise<T> {
+    if (db && db !== this.prisma) return work(db);
+    return this.prisma.$transaction((tx) => work(tx));
+  }
+}

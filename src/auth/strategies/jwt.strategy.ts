@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import type { Principal } from '../../common/principal';
+import { AppConfig } from '../../config/app-config';
+import { AuthStateCache } from '../principal/auth-state.cache';
+import type { AccessTokenPayload } from '../tokens/access-tokens.service';
+import { JwtKeys } from '../tokens/jwt-keys';
+
+/** Our tokens are well under 1 KiB; a longer bearer value is refused before it is parsed. */
+const MAX_TOKEN_LENGTH = 4096;
+
+const bearer = ExtractJwt.fromAuthHeaderAsBearerToken();
+
+function decodeHeader(token: string): Record<string, unknown> | undefined {
+  try {
+    const header: unknown = JSON.parse(
+      Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'),
+    );
+    return typeof header === 'object' && header !== null
+      ? (header as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isUuid = (value: unknown): value is string =>
+  typeof value === 'string' && /^[0-9a-f-]{36}$/i.test(value);
+
+/**
+ * Verifies access tokens (passport-jwt over jsonwebtoken): the signature under the key its `kid`
+ * names (only ours: nothing is ever fetched from jku/x5u/jwk headers), the configured algorithm and
+ * nothing else, `iss`, `aud`, `exp` and `nbf`. Then the token's session must be live and its user
+ * exist and be active, read from AuthStateCache, so revocation takes effect at once.
+ */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  constructor(
+    keys: JwtKeys,
+    config: AppConfig,
+    private readonly state: AuthStateCache,
+  ) {
+    super({
+      jwtFromRequest: (request: Parameters<typeof bearer>[0]) => {
+        const token = bearer(request);
+        return token && token.length <= MAX_TOKEN_LENGTH ? token : null;
+      },
+      secretOrKeyProvider: (
+        _request: unknown,
+        token: string,
+        done: (error: Error | null, key?: string | Buffer) => void,
+      ) => {
+        const header = decodeHeader(token);
+        // `crit` names extensions a verifier must understand (RFC 7515); we understand none.
+        const key = header && !('crit' in header) ? keys.verificationKey(header.kid) : undefined;
+        // passport-jwt hands the key to jsonwebtoken.verify, which takes a KeyObject; its types
+        // only predate that.
+        if (key) done(null, key as unknown as Buffer);
+        else done(new Error('unknown signing key'));
+      },
+      algorithms: [keys.algorithm],
+      issuer: config.jwt.issuer,
+      audience: config.jwt.audience,
+      ignoreExpiration: false,
+      passReqToCallback: false,
+    });
+  }
+
+  async validate(payload: AccessTokenPayload): Promise<Principal | null> {
+    const { sub, sid, roles } = payload;
+    if (!isUuid(sub) || !isUuid(sid) || !Array.isArray(roles)) return null;
+    const [session, user] = await Promise.all([this.state.session(sid), this.state.user(sub)]);
+    if (!session || session.revoked || session.userId !== sub || session.expiresAt <= new Date()) {
+      return null;
+    }
+    if (!user || !user.isActive) return null;
+    return {
+      user,
+      sessionId: sid,
+      roles: roles.filter((role) => user.roles.includes(role)),
+      isSuperuser: user.isSuperuser,
+    };
+  }
+}

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { EMAIL_MAX_LENGTH, normalizeEmail } from '../credentials';
+
+/**
+ * Field schemas shared by the request bodies, so each rule is written once. Emails arrive in their
+ * canonical form (trimmed, lower-cased); passwords arrive as typed: their policy is checked by the
+ * service (weak_password), after NFKC normalisation.
+ */
+
+export const emailField = z
+  .string()
+  .transform(normalizeEmail)
+  .pipe(z.email({ error: 'must be a valid email address' }).max(EMAIL_MAX_LENGTH))
+  .meta({ format: 'email', example: 'alice@example.com' });
+
+/** Long enough for any acceptable password; anything longer is refused before any hashing. */
+export const passwordField = z.string().max(1024).meta({ example: 'correct horse battery staple' });
+
+export const fullNameField = z.string().trim().min(1).max(200).nullable();
+
+export const ROLE_PATTERN = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
+
+export const rolesField = z
+  .array(
+    z.string().regex(ROLE_PATTERN, {
+      error: 'roles are 1-64 characters: lower-case letters, digits and _ . : -',
+    }),
+  )
+  .max(32)
+  .transform((roles) => [...new Set(roles)]);
+
+export const uuidField = z.uuid();

@@ -1,0 +1,152 @@
+import {
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { Client } from 'pg';
+import { DatabaseServer } from './database-server';
+import { PrismaService } from './prisma.service';
+import type { Db } from './transaction';
+
+/** What changed; every instance drops what it cached about it. */
+export type Invalidation =
+  { kind: 'user'; id: string } | { kind: 'session'; id: string } | { kind: 'api-key'; id: string };
+
+type Listener = (invalidation: Invalidation) => void;
+
+export const INVALIDATION_CHANNEL = 'auth_cache_invalidation';
+
+/** How often the listening connection proves it is alive (a silent one would miss changes). */
+const HEARTBEAT_MS = 2_000;
+const HEARTBEAT_TIMEOUT_MS = 1_500;
+const RECONNECT_DELAYS_MS = [250, 500, 1_000, 2_000, 5_000];
+
+/**
+ * Carries cache invalidations to every instance through PostgreSQL's LISTEN/NOTIFY, so no other
+ * server is needed. A change publishes inside its own transaction: PostgreSQL delivers the
+ * notification to every listener (this instance included) when, and only if, it commits, within
+ * milliseconds.
+ *
+ * Caches must be consulted only while `isListening`: notifications sent while the connection is
+ * down are lost, so on every (re)connection the listeners are told to forget everything.
+ */
+@Injectable()
+export class CacheInvalidationBus implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(CacheInvalidationBus.name);
+  private readonly listeners = new Set<Listener>();
+  private readonly resetListeners = new Set<() => void>();
+  private client: Client | undefined;
+  private listening = false;
+  private stopped = false;
+  private attempts = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private reconnect: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly server: DatabaseServer,
+    private readonly prisma: PrismaService,
+  ) {}
+
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  /** Publishes an invalidation, delivered when `db`'s transaction commits (at once without one). */
+  async publish(invalidation: Invalidation, db: Db = this.prisma): Promise<void> {
+    await db.$executeRaw`SELECT pg_notify(${INVALIDATION_CHANNEL}, ${JSON.stringify(invalidation)})`;
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Called whenever notifications may have been missed: forget everything cached. */
+  onReset(listener: () => void): () => void {
+    this.resetListeners.add(listener);
+    return () => this.resetListeners.delete(listener);
+  }
+
+  onApplicationBootstrap(): void {
+    void this.connect();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.reconnect);
+    clearInterval(this.heartbeat);
+    this.setListening(false);
+    await this.client?.end().catch(() => undefined);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new Client({
+      connectionString: this.server.url,
+      connectionTimeoutMillis: 2_000,
+      keepAlive: true,
+      application_name: 'auth-service-invalidations',
+    });
+    this.client = client;
+    client.on('notification', (message) => this.deliver(message.payload));
+    client.on('error', (error) => this.lost(client, error));
+    client.on('end', () => this.lost(client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${INVALIDATION_CHANNEL}`);
+      this.attempts = 0;
+      this.setListening(true);
+      this.heartbeat = setInterval(() => void this.ping(client), HEARTBEAT_MS).unref();
+    } catch (error) {
+      this.lost(client, error as Error);
+    }
+  }
+
+  private async ping(client: Client): Promise<void> {
+    const timeout = setTimeout(
+      () => this.lost(client, new Error('heartbeat timed out')),
+      HEARTBEAT_TIMEOUT_MS,
+    ).unref();
+    try {
+      await client.query('SELECT 1');
+    } catch (error) {
+      this.lost(client, error as Error);
+    } finally {
+      clearTimeout(timeout);
+    }
+  }
+
+  private lost(client: Client, error?: Error): void {
+    if (client !== this.client || this.stopped) return;
+    this.client = undefined;
+    clearInterval(this.heartbeat);
+    if (this.listening) {
+      this.logger.warn(`Cache invalidations interrupted: ${error?.message ?? 'connection ended'}`);
+    }
+    this.setListening(false);
+    client.removeAllListeners('notification');
+    client.on('error', () => undefined);
+    void client.end().catch(() => undefined);
+    const delay = RECONNECT_DELAYS_MS[Math.min(this.attempts++, RECONNECT_DELAYS_MS.length - 1)];
+    this.reconnect = setTimeout(() => void this.connect(), delay).unref();
+  }
+
+  private setListening(listening: boolean): void {
+    if (listening === this.listening) return;
+    this.listening = listening;
+    // Whether we just lost the connection or just got it back, anything cached may be stale.
+    for (const reset of this.resetListeners) reset();
+    if (listening) this.logger.log('Listening for cache invalidations');
+  }
+
+  private deliver(payload: string | undefined): void {
+    let invalidation: Invalidation;
+    try {
+      invalidation = JSON.parse(payload ?? '') as Invalidation;
+    } catch {
+      return;
+    }
+    for (const listener of this.listeners) listener(invalidation);
+  }
+}

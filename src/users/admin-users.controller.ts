@@ -1,0 +1,95 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { CurrentUser } from '../common/decorators/current-user.decorator';
+import { RequireSuperuser } from '../common/decorators/require-superuser.decorator';
+import { ApiProblems } from '../common/openapi/api-problems.decorator';
+import type { Principal } from '../common/principal';
+import type { Page } from '../common/validation/page';
+import { ResourceIdPipe } from '../common/validation/resource-id.pipe';
+import {
+  CreateUserSchema,
+  ListUsersQuerySchema,
+  UpdateUserSchema,
+  type CreateUserRequest,
+  type ListUsersQuery,
+  type UpdateUserRequest,
+} from './dto/user-requests';
+import {
+  toUserResponse,
+  UserPageSchema,
+  UserResponseSchema,
+  type UserResponse,
+} from './dto/user.response';
+import { UsersService } from './users.service';
+
+/** User administration, for superusers. */
+@ApiTags('users (admin)')
+@ApiBearerAuth()
+@RequireSuperuser()
+@ApiProblems('invalid_token', 'forbidden')
+@Controller('users')
+export class AdminUsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List users, newest first; search matches email or full name' })
+  @ApiOkResponse({ standardSchema: UserPageSchema })
+  @ApiProblems('validation_failed')
+  async list(
+    @Query({ schema: ListUsersQuerySchema }) query: ListUsersQuery,
+  ): Promise<Page<UserResponse>> {
+    const page = await this.users.list(query);
+    return { data: page.data.map(toUserResponse), count: page.count };
+  }
+
+  @Post()
+  @ApiOperation({ summary: 'Create a user' })
+  @ApiCreatedResponse({ standardSchema: UserResponseSchema })
+  @ApiProblems('validation_failed', 'weak_password', 'email_taken')
+  async create(@Body({ schema: CreateUserSchema }) body: CreateUserRequest): Promise<UserResponse> {
+    return toUserResponse(await this.users.create(body));
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A user' })
+  @ApiOkResponse({ standardSchema: UserResponseSchema })
+  @ApiProblems('not_found')
+  async get(@Param('id', ResourceIdPipe) id: string): Promise<UserResponse> {
+    return toUserResponse(await this.users.findOrFail(id));
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary: 'Change a user',
+    description:
+      'Deactivating a user, or setting their password, revokes all their sessions. A change of ' +
+      'roles or superuser flag applies to their existing tokens within a second.',
+  })
+  @ApiOkResponse({ standardSchema: UserResponseSchema })
+  @ApiProblems('validation_failed', 'weak_password', 'not_found', 'email_taken')
+  async update(
+    @Param('id', ResourceIdPipe) id: string,
+    @Body({ schema: UpdateUserSchema }) body: UpdateUserRequest,
+  ): Promise<UserResponse> {
+    return toUserResponse(await this.users.update(id, body));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a user, with their sessions, tokens and keys' })
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiProblems('not_found', 'forbidden', 'cannot_delete_self')
+  async delete(
+    @CurrentUser() principal: Principal,
+    @Param('id', ResourceIdPipe) id: string,
+  ): Promise<void> {
+    await this.users.delete(principal.user.id, id);
+  }
+}
