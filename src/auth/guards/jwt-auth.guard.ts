@@ -30,7 +30,8 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
 
   override handleRequest<T = Principal>(error: unknown, principal: T | false, info: unknown): T {
     // A failure of ours (the database being away) keeps its own answer (503), not a 401.
-    if (error) throw error instanceof Error ? error : new Error(String(error));
+    if (error instanceof Error) throw error;
+    if (error) throw new Error('authentication failed unexpectedly');
     if (principal) return principal;
     throw new ApiException('invalid_token', {
       detail:
