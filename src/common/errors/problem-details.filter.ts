@@ -110,7 +110,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (known) return { problem: problem(known.code, known.detail), headers: {} };
 
     if (isDatabaseUnavailableError(exception)) {
-      this.logger.warn(`Database unavailable: ${(exception as Error).message.split('\n')[0]}`);
+      const { code, message } = exception as { code?: string; message?: string };
+      this.logger.warn(
+        `Database unavailable${code ? ` (${code})` : ''}: ${message?.trim().split('\n')[0] ?? ''}`,
+      );
       return {
         problem: problem('service_unavailable', 'The database is not available; try again shortly'),
         headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
