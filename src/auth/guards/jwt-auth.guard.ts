@@ -45,11 +45,13 @@ export class JwtAuthGuard implements CanActivate {
   private authenticate(request: AuthenticatedRequest, response: unknown): Promise<Principal> {
     return new Promise((resolve, reject) => {
       const strategy = Object.create(this.strategy) as JwtStrategy;
-      passport.authenticate(
+      const fail = (error: unknown) =>
+        reject(error instanceof Error ? error : new Error('authentication failed'));
+      const middleware = passport.authenticate(
         strategy,
         { session: false },
         (error: unknown, user: unknown, info: unknown) => {
-          if (error) reject(error instanceof Error ? error : new Error('authentication failed'));
+          if (error) fail(error);
           else if (user) resolve(user as Principal);
           else {
             reject(
@@ -62,9 +64,8 @@ export class JwtAuthGuard implements CanActivate {
             );
           }
         },
-      )(request, response, (error: unknown) =>
-        reject(error instanceof Error ? error : new Error('authentication failed')),
-      );
+      ) as (request: unknown, response: unknown, next: (error?: unknown) => void) => void;
+      middleware(request, response, fail);
     });
   }
 }
