@@ -26,7 +26,9 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/prisma/migrations ./prisma/migrations
 USER auth
 EXPOSE 3000
+# Liveness: a database outage makes the service not ready (503 on /health/ready), which is for load
+# balancers; it is no reason to replace the container.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:3000/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/health/live`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Applies pending migrations, seeds the first superuser on an empty database, then serves.
 CMD ["node", "dist/main.js"]

@@ -2,19 +2,21 @@ import { PasswordHasher } from '../src/auth/passwords/password-hasher';
 import { loadAppConfigFromProcess } from '../src/config/app-config';
 import { ConfigError } from '../src/config/config-error';
 import { startDatabaseServer } from '../src/database/database-server';
-import { PrismaErrorCode } from '../src/database/prisma-errors';
 import { PrismaService } from '../src/database/prisma.service';
+import { applyMigrations } from '../src/database/schema-engine/migrations';
 import { FirstSuperuserSeeder, printGeneratedPassword } from '../src/users/first-superuser.seeder';
 import { UsersRepository } from '../src/users/users.repository';
 
 /**
  * `npx prisma db seed` (prisma.config.ts runs this file): creates FIRST_SUPERUSER unless a user
  * has that email, and prints a generated password once, as FIRST_SUPERUSER_PASSWORD=<password>.
- * The same seeder runs when the service starts on an empty database.
+ * Pending migrations are applied first (as the service does at start), so it works on a new
+ * database too. The same seeder runs when the service starts on an empty database.
  */
 async function main(): Promise<void> {
   const config = loadAppConfigFromProcess();
   const server = await startDatabaseServer(config);
+  await applyMigrations(server.url);
   const prisma = new PrismaService(server, config);
   const seeder = new FirstSuperuserSeeder(
     config,
@@ -30,13 +32,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const code = (error as { code?: string }).code;
   const message =
-    error instanceof ConfigError
-      ? error.message
-      : code === PrismaErrorCode.TableDoesNotExist
-        ? 'The database has no schema yet: apply the migrations first (npm run prisma -- migrate deploy)'
-        : String((error as Error)?.stack ?? error);
+    error instanceof ConfigError ? error.message : String((error as Error)?.stack ?? error);
   process.stderr.write(`seed: ${message}\n`);
   process.exit(1);
 });

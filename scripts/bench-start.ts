@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -45,6 +45,8 @@ async function startOnce(dataDir: string): Promise<number> {
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'auth-bench-start-'));
+  // As root the embedded PostgreSQL runs as the postgres user, who must pass through it.
+  chmodSync(dataDir, 0o711);
   try {
     const cold = await startOnce(dataDir);
     const warm: number[] = [];

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
+import { clientErrorHandler } from './common/errors/client-errors';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { HttpLogController } from './common/logging/http-log-controller';
 import { createLogger } from './common/logging/logger';
@@ -29,6 +31,11 @@ export interface CreateAppOptions {
   logger?: Logger;
   /** Extra modules mounted beside the application (tests add probe routes). */
   imports?: ModuleMetadata['imports'];
+  /**
+   * Handle SIGTERM/SIGINT (drain, close the pool, stop the database). Enabled before the
+   * application starts, so a signal during start-up (migrations, seeding) is handled too.
+   */
+  shutdownHooks?: boolean;
 }
 
 /**
@@ -40,6 +47,7 @@ export async function createApp(
   options: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const problems = new ProblemDetailsFilter();
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     logController: new HttpLogController(),
@@ -53,6 +61,10 @@ export async function createApp(
     return503OnClosing: false,
     // Accept a caller's X-Request-Id when it is a plain token, so logs can be correlated.
     requestIdHeader: false,
+    // Errors raised before routing (a malformed URL) and by Node's parser, as problem+json too.
+    frameworkErrors: (error: Error, _request: unknown, reply: FastifyReply) =>
+      problems.catchReply(error, reply),
+    clientErrorHandler,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -67,13 +79,18 @@ export async function createApp(
       bodyParser: false,
     },
   );
-  configureApp(app);
+  if (options.shutdownHooks) app.enableShutdownHooks();
+  configureApp(app, config, problems);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;
 }
 
-function configureApp(app: NestFastifyApplication): void {
+function configureApp(
+  app: NestFastifyApplication,
+  config: AppConfig,
+  problems: ProblemDetailsFilter,
+): void {
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: anything else is 415 instead of reaching a handler as a string.
   fastify.removeContentTypeParser(['text/plain']);
@@ -104,7 +121,19 @@ function configureApp(app: NestFastifyApplication): void {
     done();
   });
 
-  app.useGlobalFilters(new ProblemDetailsFilter());
+  // Browsers on these exact origins (never "*") may call the API, with credentials.
+  if (config.http.corsOrigins.length) {
+    app.enableCors({
+      origin: [...config.http.corsOrigins],
+      credentials: true,
+      methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id'],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+      maxAge: 600,
+    });
+  }
+
+  app.useGlobalFilters(problems);
   app.useGlobalPipes(createValidationPipe());
   setUpOpenApi(app);
 

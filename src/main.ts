@@ -11,9 +11,8 @@ async function bootstrap(): Promise<void> {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }
-  const app = await createApp(config);
   // SIGTERM/SIGINT: stop accepting, drain in-flight requests, close the pool, stop the database.
-  app.enableShutdownHooks();
+  const app = await createApp(config, { shutdownHooks: true });
   await app.listen({ port: config.http.port, host: config.http.host });
 }
 

@@ -22,7 +22,7 @@ describe('secrets CLI', () => {
   });
 
   it.each([
-    [['--bytes', '16', '--format', 'hex'], /^[0-9a-f]{32}\n$/],
+    [['--bytes', '32', '--format', 'hex'], /^[0-9a-f]{64}\n$/],
     [['--bytes', '48', '--format', 'base64'], /^[A-Za-z0-9+/]{64}\n$/],
     [['--format', 'urlsafe', '--bytes', '64'], /^[A-Za-z0-9_-]{86}\n$/],
   ])('honours %j', (args, pattern) => {
@@ -40,7 +40,7 @@ describe('secrets CLI', () => {
   });
 
   it.each([
-    [['token', '--bytes', '8'], /--bytes must be an integer from 16 to 1024 \(got "8"\)/],
+    [['token', '--bytes', '16'], /--bytes must be an integer from 32 to 1024 \(got "16"\)/],
     [['token', '--bytes', 'many'], /--bytes must be an integer/],
     [['token', '--format', 'base32'], /--format must be urlsafe, hex or base64/],
     [['token', '--colour'], /Unknown option '--colour'/],

@@ -13,7 +13,7 @@ import { generateSigningKeyPair } from '../common/signing-keys';
 
 export const USAGE = `Usage:
   npm run secrets -- token [--bytes N] [--format urlsafe|hex|base64]
-      A random token: N bytes (default 32, 16 to 1024) from the CSPRNG. urlsafe (default) is
+      A random token: N bytes (default 32, 32 to 1024) from the CSPRNG. urlsafe (default) is
       base64url without padding, like Python's secrets.token_urlsafe; use it for JWT_SECRET.
   npm run secrets -- keypair --alg RS256|ES256
       A signing key pair: the PKCS#8 private key PEM (for JWT_PRIVATE_KEY), then its public key
@@ -31,8 +31,9 @@ export function token(bytes = 32, format: Format = 'urlsafe'): string {
 
 function parseBytes(value: string | undefined): number {
   if (value === undefined) return 32;
-  if (!/^\d+$/.test(value) || Number(value) < 16 || Number(value) > 1024) {
-    throw new UsageError(`--bytes must be an integer from 16 to 1024 (got "${value}")`);
+  // Never weaker than JWT_SECRET needs (32 bytes), whatever the format.
+  if (!/^\d+$/.test(value) || Number(value) < 32 || Number(value) > 1024) {
+    throw new UsageError(`--bytes must be an integer from 32 to 1024 (got "${value}")`);
   }
   return Number(value);
 }

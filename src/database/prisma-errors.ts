@@ -125,3 +125,14 @@ export function isRecordNotFound(error: unknown): boolean {
     error.code === PrismaErrorCode.RecordNotFound
   );
 }
+
+/** The first non-empty line of an error's message (Prisma's start with a newline), for logs. */
+export function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return (
+    message
+      .split('\n')
+      .find((line) => line.trim())
+      ?.trim() ?? ''
+  );
+}

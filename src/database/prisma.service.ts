@@ -6,17 +6,18 @@ import { DatabaseServer } from './database-server';
 
 /**
  * Every database wait is bounded, because node-postgres waits forever by default and the contract
- * wants a 503 within 5 seconds when the database is down, slow or saturated. A request never waits
- * longer than CONNECTION_TIMEOUT_MS for a connection (new, or free in an exhausted pool), and no
- * statement runs longer than STATEMENT_TIMEOUT_MS.
+ * wants a 503 within 5 seconds when the database is down, slow or saturated: a connection (new, or
+ * a free one from an exhausted pool) within `connectionMs`, a statement within `statementMs`
+ * (server-side) or `queryMs` (client-side), an interactive transaction within `transactionMaxWaitMs`
+ * to start and `transactionMs` in all. The sums stay under 5 s.
  */
 export const DATABASE_TIMEOUTS = {
-  connectionMs: 2_000,
-  statementMs: 3_000,
+  connectionMs: 1_500,
+  statementMs: 2_500,
   /** Client-side backstop for a server that stopped answering without closing the socket. */
-  queryMs: 3_500,
-  transactionMaxWaitMs: 2_000,
-  transactionMs: 4_000,
+  queryMs: 3_000,
+  transactionMaxWaitMs: 1_000,
+  transactionMs: 3_500,
   /** Server-side: a session left idle inside a transaction is ended. */
   idleInTransactionMs: 10_000,
 } as const;

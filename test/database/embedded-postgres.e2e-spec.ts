@@ -1,8 +1,9 @@
-import { chownSync, existsSync, mkdtempSync } from 'node:fs';
+import { chownSync, existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import path from 'node:path';
 import { ROOT, run, tsx } from '../support/run';
+import { clusterTempDir } from '../support/temp-dir';
 
 const script = path.join(ROOT, 'test', 'support', 'start-embedded.ts');
 const isRoot = userInfo().uid === 0;
@@ -11,7 +12,7 @@ const isRoot = userInfo().uid === 0;
 describe('embedded PostgreSQL runs whoever starts the service', () => {
   const dirs: string[] = [];
   const dataDir = () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'auth-embedded-'));
+    const dir = clusterTempDir('auth-embedded-');
     dirs.push(dir);
     return dir;
   };

@@ -1,7 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { EmbeddedPostgresServer } from '../../src/database/embedded-postgres';
+import { clusterTempDir } from '../support/temp-dir';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -15,7 +14,7 @@ describe('readiness follows the database', () => {
   let t: TestApp | undefined;
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'auth-readiness-'));
+    dataDir = clusterTempDir('auth-readiness-');
     database = await EmbeddedPostgresServer.start({ dataDir, database: 'auth' });
     port = Number(new URL(database.url).port);
   });

@@ -45,7 +45,7 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
     expect(runtime).toMatch(/COPY --from=build \/app\/prisma\/migrations \.\/prisma\/migrations/);
     expect(runtime).toMatch(/ENV NODE_ENV=production/);
-    expect(runtime).toMatch(/HEALTHCHECK .*\n?.*\/health\/ready/);
+    expect(runtime).toMatch(/HEALTHCHECK [^]*\/health\/live/);
   });
 
   it('builds with the same commands as the README', () => {
@@ -72,6 +72,7 @@ describe('docker-compose.yml', () => {
     const environment = auth.environment ?? {};
     expect(environment.NODE_ENV).toBe('production');
     expect(environment.DATABASE_URL).toMatch(/^postgresql:\/\/[^@]+@db:5432\/auth$/);
+    expect(db.environment?.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?/);
     expect(auth.ports).toEqual([`${exposed}:${exposed}`]);
   });
 
@@ -89,7 +90,9 @@ describe('README', () => {
     expect(readme).toMatch(/^npm test\b/m);
     expect(readme).toContain('docker compose up --build');
     expect(readme).toContain(`port ${Number(/^EXPOSE (\d+)$/m.exec(dockerfile)?.[1])}`);
-    expect(readme).toMatch(/JWT_SECRET=\$\(npm run -s secrets -- token\) docker compose up/);
+    expect(readme).toMatch(
+      /export POSTGRES_PASSWORD=\$\(npm run -s secrets -- token\) JWT_SECRET=/,
+    );
   });
 
   it('documents every configuration variable the service reads', () => {

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Module, Post } from '@nestjs/common';
 import { z } from 'zod';
+import { Public } from '../../src/common/decorators/public.decorator';
 
 /** A route with a body schema, one that fails, one that is slow: the shell under every route. */
 export const EchoSchema = z.strictObject({
@@ -10,6 +11,7 @@ export const EchoSchema = z.strictObject({
 
 export const INTERNAL_DETAIL = 'SELECT password_hash FROM users WHERE id = 42';
 
+@Public()
 @Controller('probe')
 class ProbeController {
   @Post('echo')

@@ -1,18 +1,21 @@
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { freePort, ServiceProcess } from '../support/service-process';
+import { clusterTempDir } from '../support/temp-dir';
 
 const PASSWORD_LINE = /^FIRST_SUPERUSER_PASSWORD=(.+)$/gm;
+
+// Each test starts and stops the service (and PostgreSQL) at least once.
+jest.setTimeout(60_000);
 
 /**
  * `npm start` as a newcomer runs it: no DATABASE_URL, so the service starts its own PostgreSQL
  * under DATA_DIR, migrates, seeds, serves; it stops cleanly and starts again on the same data.
  */
 describe('the service on embedded PostgreSQL (no DATABASE_URL)', () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'auth-lifecycle-'));
+  const dataDir = clusterTempDir('auth-lifecycle-');
   const env = { DATA_DIR: dataDir, LOG_LEVEL: 'info' };
   afterAll(() => rm(dataDir, { recursive: true, force: true }));
 

@@ -1,9 +1,7 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Client } from 'pg';
 import { EmbeddedPostgresServer } from '../../src/database/embedded-postgres';
 import { applyMigrations } from '../../src/database/schema-engine/migrations';
+import { clusterTempDir } from '../support/temp-dir';
 import { databaseUrl, TEST_ENV } from './test-database-env';
 
 declare global {
@@ -19,7 +17,7 @@ export default async function globalSetup(): Promise<void> {
   const started = Date.now();
   let serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
-    const dataDir = await mkdtemp(path.join(tmpdir(), 'auth-service-test-'));
+    const dataDir = clusterTempDir('auth-service-test-');
     const server = await EmbeddedPostgresServer.start({ dataDir, database: 'postgres' });
     globalThis.__AUTH_TEST_POSTGRES__ = { server, dataDir };
     serverUrl = server.url;

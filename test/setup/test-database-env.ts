@@ -1,6 +1,6 @@
 /**
- * How the e2e global setup tells the test files where their databases come from. Tests read the
- * environment here only; the service itself never does (src/config).
+ * How the e2e global setup tells the test files where their databases come from, through
+ * environment variables (the only channel from jest's global setup to its workers).
  */
 export const TEST_ENV = {
   /** Connection string of the server (any database on it); set by global setup. */

@@ -58,7 +58,7 @@ export class ServiceProcess {
   }
 
   /** Resolves once /health/ready answers 200; rejects if the process exits or time runs out. */
-  async ready(timeoutMs = 30_000): Promise<number> {
+  async ready(timeoutMs = 20_000): Promise<number> {
     const started = Date.now();
     let exited = false;
     void this.exited.then(() => (exited = true));

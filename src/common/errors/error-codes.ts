@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   signup_disabled: { status: 403, title: 'Sign-up is disabled' },
   cannot_delete_self: { status: 403, title: 'You cannot delete your own account' },
   not_found: { status: 404, title: 'Not found' },
+  request_timeout: { status: 408, title: 'Request timeout' },
   email_taken: { status: 409, title: 'Email already registered' },
   payload_too_large: { status: 413, title: 'Payload too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported media type' },

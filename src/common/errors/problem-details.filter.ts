@@ -6,7 +6,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { isDatabaseUnavailableError } from '../../database/prisma-errors';
+import { firstLine, isDatabaseUnavailableError } from '../../database/prisma-errors';
 import { ApiException, type FieldError } from './api-exception';
 import { ERROR_CODES, PROBLEM_CONTENT_TYPE, problemType, type ErrorCode } from './error-codes';
 
@@ -83,10 +83,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    this.catchReply(exception, host.switchToHttp().getResponse<FastifyReply>());
+  }
+
+  /** Answers `reply` with the problem for `exception` (also used for Fastify's framework errors). */
+  catchReply(exception: unknown, reply: FastifyReply): void {
     const { problem: body, headers } = this.render(exception);
     if (reply.sent) return;
-    reply.status(body.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
+    void reply.status(body.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
   }
 
   render(exception: unknown): Rendered {
@@ -110,10 +114,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (known) return { problem: problem(known.code, known.detail), headers: {} };
 
     if (isDatabaseUnavailableError(exception)) {
-      const { code, message } = exception as { code?: string; message?: string };
-      this.logger.warn(
-        `Database unavailable${code ? ` (${code})` : ''}: ${message?.trim().split('\n')[0] ?? ''}`,
-      );
+      const { code } = exception as { code?: string };
+      this.logger.warn(`Database unavailable${code ? ` (${code})` : ''}: ${firstLine(exception)}`);
       return {
         problem: problem('service_unavailable', 'The database is not available; try again shortly'),
         headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
