@@ -1,4 +1,5 @@
-import { chownSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chownSync, existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
@@ -45,5 +46,36 @@ describe('embedded PostgreSQL runs whoever starts the service', () => {
     );
     expect(result.stderr).toBe('');
     expect(result.stdout).toMatch(/^ok postgres \d{6}\n$/);
+  });
+
+  it('adopts a cluster left running by a process that died, and stops it', async () => {
+    const dir = dataDir();
+    // A process starts the cluster and is killed before it can stop it.
+    const orphaning = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        `
+      const { EmbeddedPostgresServer } = require(${JSON.stringify(path.join(ROOT, 'src/database/embedded-postgres'))});
+      EmbeddedPostgresServer.start({ dataDir: ${JSON.stringify(dir)}, database: 'auth' })
+        .then(() => process.stdout.write('started\\n'));
+    `,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve) => orphaning.stdout.on('data', () => resolve()));
+    orphaning.kill('SIGKILL');
+    await new Promise((resolve) => orphaning.once('exit', resolve));
+    const pidFile = path.join(dir, 'postgres', 'postmaster.pid');
+    const orphanPid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    expect(() => process.kill(orphanPid, 0)).not.toThrow();
+
+    const result = await tsx(script, [dir]);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^ok postgres \d{6}\n$/);
+    expect(existsSync(pidFile)).toBe(false);
+    expect(() => process.kill(orphanPid, 0)).toThrow();
   });
 });

@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { captureLogs, type CapturedLogs } from '../support/logs';
 import { createTestApp, type TestApp } from '../support/test-app';
 import { INTERNAL_DETAIL, ProbeModule } from './probe.module';
@@ -112,6 +112,10 @@ describe('HTTP shell every route inherits', () => {
     expect(String(errors[0].msg)).toMatch(/at .*probe\.module/);
   });
 
+  it('answers a malformed URL with 400 problem+json', async () => {
+    expectProblem(await t.request({ method: 'GET', url: '/%' }), 400, 'validation_failed');
+  });
+
   it('answers an unknown route with 404 not_found', async () => {
     const body = expectProblem(
       await t.request({ method: 'GET', url: '/no/such/route' }),
@@ -171,6 +175,67 @@ describe('HTTP shell every route inherits', () => {
     expect(server.headersTimeout).toBeLessThanOrEqual(10_000);
     expect(server.requestTimeout).toBeGreaterThan(0);
     expect(server.requestTimeout).toBeLessThanOrEqual(15_000);
+  });
+});
+
+describe('errors before a request exists', () => {
+  it('answers headers over 16 KiB with 431 problem+json and closes the connection', async () => {
+    const t = await createTestApp();
+    try {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = t.app.getHttpServer().address() as AddressInfo;
+      const raw = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write(
+            `GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+          );
+        });
+        let data = '';
+        socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
+        socket.on('close', () => resolve(data));
+        socket.on('error', reject);
+      });
+      expect(raw).toMatch(/^HTTP\/1\.1 431 /);
+      expect(raw).toMatch(/Content-Type: application\/problem\+json/i);
+      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        status: 431,
+        code: 'payload_too_large',
+      });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('CORS', () => {
+  it('allows exactly the configured origins, with credentials, and no one else', async () => {
+    const t = await createTestApp({ CORS_ORIGINS: 'https://app.example.com' });
+    try {
+      const preflight = (origin: string) =>
+        t.request({
+          method: 'OPTIONS',
+          url: '/auth/login',
+          headers: {
+            origin,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'content-type',
+          },
+        });
+      const allowed = await preflight('https://app.example.com');
+      expect(allowed.statusCode).toBe(204);
+      expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
+      expect(allowed.headers['access-control-allow-credentials']).toBe('true');
+      const other = await preflight('https://evil.example.com');
+      expect(other.headers['access-control-allow-origin']).toBeUndefined();
+      const simple = await t.request({
+        method: 'GET',
+        url: '/health/live',
+        headers: { origin: 'https://evil.example.com' },
+      });
+      expect(simple.headers['access-control-allow-origin']).toBeUndefined();
+    } finally {
+      await t.close();
+    }
   });
 });
 
