@@ -1,0 +1,175 @@
+import { bearer, get, newAccount, post, refresh, type TokenPair } from '../support/auth';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+describe('POST /auth/refresh: rotation, grace and theft detection', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  const sessionOf = async (tokens: TokenPair) =>
+    (await get(t, '/auth/sessions', tokens.accessToken)).json()[0] as { id: string };
+  /** Pretends the token was spent `seconds` ago. */
+  const spentAgo = (sessionId: string, seconds: number) =>
+    t.db.query(
+      `UPDATE refresh_tokens SET spent_at = now() - make_interval(secs => $2)
+        WHERE session_id = $1 AND spent_at IS NOT NULL`,
+      [sessionId, seconds],
+    );
+  const liveTokens = async (sessionId: string) =>
+    (
+      await t.db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM refresh_tokens WHERE session_id = $1 AND spent_at IS NULL',
+        [sessionId],
+      )
+    )[0].n;
+  const revokedAt = async (sessionId: string) =>
+    (
+      await t.db.query<{ revoked_at: Date | null }>(
+        'SELECT revoked_at FROM sessions WHERE id = $1',
+        [sessionId],
+      )
+    )[0].revoked_at;
+
+  it('rotates: a new pair, the presented token spent, the new one usable, same session', async () => {
+    const { tokens } = await newAccount(t);
+    const session = await sessionOf(tokens);
+    const res = await refresh(t, tokens.refreshToken);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const next: TokenPair = res.json();
+    expect(next.refreshToken).not.toBe(tokens.refreshToken);
+    expect(next.accessToken).not.toBe(tokens.accessToken);
+    expect((await get(t, '/users/me', next.accessToken)).statusCode).toBe(200);
+    expect((await sessionOf(next)).id).toBe(session.id);
+    expect((await refresh(t, next.refreshToken)).statusCode).toBe(200);
+  });
+
+  it('never extends the session: refreshExpiresIn counts down to the login’s absolute expiry', async () => {
+    const { tokens } = await newAccount(t);
+    const session = await sessionOf(tokens);
+    await t.db.query(
+      `UPDATE sessions SET expires_at = now() + interval '100 seconds' WHERE id = $1`,
+      [session.id],
+    );
+    const next: TokenPair = (await refresh(t, tokens.refreshToken)).json();
+    expect(next.refreshExpiresIn).toBeLessThanOrEqual(100);
+    expect(next.refreshExpiresIn).toBeGreaterThan(95);
+    const [{ expires_at }] = await t.db.query<{ expires_at: Date }>(
+      'SELECT expires_at FROM sessions WHERE id = $1',
+      [session.id],
+    );
+    expect(expires_at.getTime() - Date.now()).toBeLessThanOrEqual(100_000);
+  });
+
+  it('gives the token spent last, presented again within the grace window, the same successor', async () => {
+    const { tokens } = await newAccount(t);
+    const first: TokenPair = (await refresh(t, tokens.refreshToken)).json();
+    const again = await refresh(t, tokens.refreshToken);
+    expect(again.statusCode).toBe(200);
+    expect(again.json().refreshToken).toBe(first.refreshToken);
+    expect(await liveTokens((await sessionOf(first)).id)).toBe(1);
+  });
+
+  it('treats the spent token after the grace window as theft: 401 refresh_token_reused, session revoked', async () => {
+    const { tokens } = await newAccount(t);
+    const session = await sessionOf(tokens);
+    const next: TokenPair = (await refresh(t, tokens.refreshToken)).json();
+    await spentAgo(session.id, 11);
+    const reuse = await refresh(t, tokens.refreshToken);
+    expect(reuse.statusCode).toBe(401);
+    expect(reuse.json()).toMatchObject({ code: 'refresh_token_reused' });
+    expect(await revokedAt(session.id)).not.toBeNull();
+    // Everything descended from that login is dead: the successor, and its access tokens.
+    expect((await refresh(t, next.refreshToken)).json()).toMatchObject({
+      code: 'invalid_refresh_token',
+    });
+    expect((await get(t, '/users/me', next.accessToken)).json()).toMatchObject({
+      status: 401,
+      code: 'invalid_token',
+    });
+    expect((await get(t, '/users/me', tokens.accessToken)).statusCode).toBe(401);
+  });
+
+  it('treats any older ancestor as theft, even within the grace window', async () => {
+    const { tokens } = await newAccount(t);
+    const session = await sessionOf(tokens);
+    const second: TokenPair = (await refresh(t, tokens.refreshToken)).json();
+    const third: TokenPair = (await refresh(t, second.refreshToken)).json();
+    const reuse = await refresh(t, tokens.refreshToken);
+    expect(reuse.json()).toMatchObject({ status: 401, code: 'refresh_token_reused' });
+    expect(await revokedAt(session.id)).not.toBeNull();
+    expect((await refresh(t, third.refreshToken)).statusCode).toBe(401);
+  });
+
+  it('answers 20 concurrent refreshes of one token with 200 and one successor: one live chain', async () => {
+    const { tokens } = await newAccount(t);
+    const session = await sessionOf(tokens);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => refresh(t, tokens.refreshToken)),
+    );
+    expect(results.map((res) => res.statusCode)).toEqual(Array(20).fill(200));
+    const successors = new Set(results.map((res) => res.json().refreshToken));
+    expect(successors.size).toBe(1);
+    expect(await liveTokens(session.id)).toBe(1);
+    expect(await revokedAt(session.id)).toBeNull();
+    expect((await refresh(t, [...successors][0])).statusCode).toBe(200);
+  });
+
+  it.each([
+    ['unknown', 'rt_' + 'A'.repeat(43)],
+    ['malformed', 'not-a-refresh-token'],
+    ['truncated', 'rt_abc'],
+  ])('refuses an %s token with 401 invalid_refresh_token', async (_label, token) => {
+    const res = await refresh(t, token);
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toMatchObject({ code: 'invalid_refresh_token' });
+  });
+
+  it('refuses an access token presented as a refresh token, revoking nothing', async () => {
+    const { tokens } = await newAccount(t);
+    const res = await refresh(t, tokens.accessToken);
+    expect(res.json()).toMatchObject({ status: 401, code: 'invalid_refresh_token' });
+    expect((await get(t, '/users/me', tokens.accessToken)).statusCode).toBe(200);
+    expect((await refresh(t, tokens.refreshToken)).statusCode).toBe(200);
+  });
+
+  it('refuses a token of an expired or revoked session with invalid_refresh_token, not reuse', async () => {
+    const expired = await newAccount(t);
+    const expiredSession = await sessionOf(expired.tokens);
+    await t.db.query(`UPDATE sessions SET expires_at = now() - interval '1 second' WHERE id = $1`, [
+      expiredSession.id,
+    ]);
+    expect((await refresh(t, expired.tokens.refreshToken)).json()).toMatchObject({
+      code: 'invalid_refresh_token',
+    });
+
+    const revoked = await newAccount(t);
+    await post(t, '/auth/logout', undefined, bearer(revoked.tokens.accessToken));
+    expect((await refresh(t, revoked.tokens.refreshToken)).json()).toMatchObject({
+      code: 'invalid_refresh_token',
+    });
+  });
+
+  it.each([
+    ['an empty token', { refreshToken: '' }],
+    ['no token', {}],
+    ['a number', { refreshToken: 42 }],
+    ['an extra field', { refreshToken: 'rt_x', sessionId: 'x' }],
+  ])('answers %s with 400 validation_failed', async (_label, body) => {
+    const res = await post(t, '/auth/refresh', body);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('validation_failed');
+  });
+
+  it('stores refresh tokens only as SHA-256 hashes', async () => {
+    const { tokens } = await newAccount(t);
+    const rows = await t.db.query<{ token_hash: Buffer }>('SELECT token_hash FROM refresh_tokens');
+    expect(rows.every((row) => row.token_hash.length === 32)).toBe(true);
+    const dump =
+      JSON.stringify(await t.db.query('SELECT * FROM refresh_tokens')) +
+      JSON.stringify(await t.db.query('SELECT * FROM sessions'));
+    expect(dump).not.toContain(tokens.refreshToken.slice(3));
+  });
+});
