@@ -52,9 +52,15 @@ export class CacheInvalidationBus implements OnApplicationBootstrap, OnApplicati
     return this.listening;
   }
 
-  /** Publishes an invalidation, delivered when `db`'s transaction commits (at once without one). */
+  /**
+   * Publishes an invalidation: to the other instances when `db`'s transaction commits (at once
+   * without one), and to this instance's caches immediately as well, so that its next request
+   * after this one already sees the change. (A read racing the commit may cache the old state
+   * again; the notification, arriving after the commit, drops it.)
+   */
   async publish(invalidation: Invalidation, db: Db = this.prisma): Promise<void> {
     await db.$executeRaw`SELECT pg_notify(${INVALIDATION_CHANNEL}, ${JSON.stringify(invalidation)})`;
+    this.deliverLocally(invalidation);
   }
 
   subscribe(listener: Listener): () => void {
@@ -147,6 +153,10 @@ export class CacheInvalidationBus implements OnApplicationBootstrap, OnApplicati
     } catch {
       return;
     }
+    this.deliverLocally(invalidation);
+  }
+
+  private deliverLocally(invalidation: Invalidation): void {
     for (const listener of this.listeners) listener(invalidation);
   }
 }

@@ -1,0 +1,178 @@
+import { bearer, get, login, newAccount, post, refresh } from '../support/auth';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+describe('sessions, logout and password change', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  const del = (url: string, accessToken: string) =>
+    t.request({ method: 'DELETE', url, headers: bearer(accessToken) });
+
+  describe('POST /auth/logout', () => {
+    it('with a bearer token: 204, that session ends (access and refresh tokens), others stay', async () => {
+      const account = await newAccount(t);
+      const other = await login(t, account.email, account.password);
+      const res = await post(t, '/auth/logout', undefined, bearer(account.tokens.accessToken));
+      expect(res.statusCode).toBe(204);
+      expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(401);
+      expect((await refresh(t, account.tokens.refreshToken)).json()).toMatchObject({
+        code: 'invalid_refresh_token',
+      });
+      expect((await get(t, '/users/me', other.accessToken)).statusCode).toBe(200);
+    });
+
+    it('with a refresh token in the body: 204, that session ends', async () => {
+      const account = await newAccount(t);
+      const res = await post(t, '/auth/logout', { refreshToken: account.tokens.refreshToken });
+      expect(res.statusCode).toBe(204);
+      expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(401);
+    });
+
+    it.each([
+      ['nothing', undefined, {}, 'invalid_token'],
+      ['a bad bearer token', undefined, bearer('not.a.jwt'), 'invalid_token'],
+      [
+        'an unknown refresh token',
+        { refreshToken: `rt_${'B'.repeat(43)}` },
+        {},
+        'invalid_refresh_token',
+      ],
+    ])('with %s: 401', async (_label, body, headers, code) => {
+      const res = await post(t, '/auth/logout', body, headers);
+      expect(res.statusCode).toBe(401);
+      expect(res.json().code).toBe(code);
+    });
+  });
+
+  it('POST /auth/logout-all ends every session of the user', async () => {
+    const account = await newAccount(t);
+    const second = await login(t, account.email, account.password);
+    const bystander = await newAccount(t);
+    expect(
+      (await post(t, '/auth/logout-all', undefined, bearer(account.tokens.accessToken))).statusCode,
+    ).toBe(204);
+    for (const tokens of [account.tokens, second]) {
+      expect((await get(t, '/users/me', tokens.accessToken)).statusCode).toBe(401);
+      expect((await refresh(t, tokens.refreshToken)).statusCode).toBe(401);
+    }
+    expect((await get(t, '/users/me', bystander.tokens.accessToken)).statusCode).toBe(200);
+    expect((await post(t, '/auth/logout-all')).statusCode).toBe(401);
+  });
+
+  describe('GET /auth/sessions and DELETE /auth/sessions/:id', () => {
+    it('lists active sessions, newest use first, marking the current one', async () => {
+      const account = await newAccount(t);
+      const second = await login(t, account.email, account.password);
+      const ended = await login(t, account.email, account.password);
+      await post(t, '/auth/logout', undefined, bearer(ended.accessToken));
+      const res = await t.request({
+        method: 'GET',
+        url: '/auth/sessions',
+        headers: { ...bearer(second.accessToken), 'user-agent': 'test-agent/1.0' },
+      });
+      expect(res.statusCode).toBe(200);
+      const sessions = res.json();
+      expect(sessions).toHaveLength(2);
+      expect(sessions.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
+      expect(sessions[0]).toEqual({
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        createdAt: expect.any(String),
+        lastUsedAt: expect.any(String),
+        expiresAt: expect.any(String),
+        userAgent: expect.any(String),
+        ip: '127.0.0.1',
+        current: expect.any(Boolean),
+      });
+    });
+
+    it('revokes one of your sessions; another user’s, an unknown or a malformed id is 404', async () => {
+      const account = await newAccount(t);
+      const second = await login(t, account.email, account.password);
+      const stranger = await newAccount(t);
+      const [strangerSession] = (
+        await get(t, '/auth/sessions', stranger.tokens.accessToken)
+      ).json();
+      const mine = (await get(t, '/auth/sessions', account.tokens.accessToken)).json();
+      const other = mine.find((s: { current: boolean }) => !s.current);
+
+      expect(
+        (await del(`/auth/sessions/${strangerSession.id}`, account.tokens.accessToken)).json(),
+      ).toMatchObject({
+        status: 404,
+        code: 'not_found',
+      });
+      expect((await get(t, '/users/me', stranger.tokens.accessToken)).statusCode).toBe(200);
+      expect(
+        (
+          await del(
+            '/auth/sessions/00000000-0000-7000-8000-000000000000',
+            account.tokens.accessToken,
+          )
+        ).statusCode,
+      ).toBe(404);
+      expect((await del('/auth/sessions/not-an-id', account.tokens.accessToken)).statusCode).toBe(
+        404,
+      );
+
+      expect((await del(`/auth/sessions/${other.id}`, account.tokens.accessToken)).statusCode).toBe(
+        204,
+      );
+      expect((await get(t, '/users/me', second.accessToken)).statusCode).toBe(401);
+      expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(200);
+      expect((await del(`/auth/sessions/${other.id}`, account.tokens.accessToken)).statusCode).toBe(
+        404,
+      );
+    });
+  });
+
+  describe('POST /users/me/password', () => {
+    const change = (accessToken: string, body: object) =>
+      post(t, '/users/me/password', body, bearer(accessToken));
+
+    it('changes the password and revokes the other sessions, keeping this one', async () => {
+      const account = await newAccount(t);
+      const other = await login(t, account.email, account.password);
+      const res = await change(account.tokens.accessToken, {
+        currentPassword: account.password,
+        newPassword: 'a-brand-new-password',
+      });
+      expect(res.statusCode).toBe(204);
+      expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(200);
+      expect((await get(t, '/users/me', other.accessToken)).statusCode).toBe(401);
+      expect((await refresh(t, other.refreshToken)).statusCode).toBe(401);
+      expect(
+        (await post(t, '/auth/login', { email: account.email, password: account.password }))
+          .statusCode,
+      ).toBe(401);
+      expect(
+        (await post(t, '/auth/login', { email: account.email, password: 'a-brand-new-password' }))
+          .statusCode,
+      ).toBe(200);
+    });
+
+    it('refuses a wrong current password (400 invalid_current_password) and changes nothing', async () => {
+      const account = await newAccount(t);
+      const res = await change(account.tokens.accessToken, {
+        currentPassword: 'wrong-one',
+        newPassword: 'another-password',
+      });
+      expect(res.json()).toMatchObject({ status: 400, code: 'invalid_current_password' });
+      expect(
+        (await post(t, '/auth/login', { email: account.email, password: account.password }))
+          .statusCode,
+      ).toBe(200);
+    });
+
+    it('refuses a weak new password (400 weak_password)', async () => {
+      const account = await newAccount(t);
+      const res = await change(account.tokens.accessToken, {
+        currentPassword: account.password,
+        newPassword: 'short',
+      });
+      expect(res.json()).toMatchObject({ status: 400, code: 'weak_password' });
+    });
+  });
+});
