@@ -1,0 +1,286 @@
+import {
+  bearer,
+  get,
+  login,
+  newAccount,
+  post,
+  refresh,
+  superuserTokens,
+  uniqueEmail,
+  type TokenPair,
+} from '../support/auth';
+import { createTestApp, TEST_SUPERUSER, type TestApp } from '../support/test-app';
+
+describe('users API', () => {
+  let t: TestApp;
+  let admin: TokenPair;
+  beforeAll(async () => {
+    t = await createTestApp();
+    admin = await superuserTokens(t);
+  });
+  afterAll(() => t.close());
+
+  const patch = (url: string, payload: object, accessToken: string) =>
+    t.request({ method: 'PATCH', url, payload, headers: bearer(accessToken) });
+  const del = (url: string, accessToken: string) =>
+    t.request({ method: 'DELETE', url, headers: bearer(accessToken) });
+
+  describe('/users/me', () => {
+    it('GET returns the current user; without a token it is 401 invalid_token', async () => {
+      const account = await newAccount(t);
+      const me = await get(t, '/users/me', account.tokens.accessToken);
+      expect(me.json()).toMatchObject({ id: account.id, email: account.email, isSuperuser: false });
+      const anonymous = await get(t, '/users/me');
+      expect(anonymous.statusCode).toBe(401);
+      expect(anonymous.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+      expect(anonymous.json()).toMatchObject({ code: 'invalid_token' });
+    });
+
+    it('PATCH changes the name and the email (canonical form)', async () => {
+      const account = await newAccount(t);
+      const email = uniqueEmail('renamed');
+      const res = await patch(
+        '/users/me',
+        { fullName: 'New Name', email: email.toUpperCase() },
+        account.tokens.accessToken,
+      );
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({ fullName: 'New Name', email });
+      expect((await get(t, '/users/me', account.tokens.accessToken)).json()).toMatchObject({
+        fullName: 'New Name',
+        email,
+      });
+      expect((await post(t, '/auth/login', { email, password: account.password })).statusCode).toBe(
+        200,
+      );
+    });
+
+    it('PATCH to a taken email is 409 email_taken', async () => {
+      const [a, b] = [await newAccount(t), await newAccount(t)];
+      const res = await patch('/users/me', { email: b.email }, a.tokens.accessToken);
+      expect(res.json()).toMatchObject({ status: 409, code: 'email_taken' });
+    });
+
+    it.each([
+      { isSuperuser: true },
+      { roles: ['admin'] },
+      { isActive: false },
+      { password: 'new-password' },
+    ])(
+      'PATCH refuses the privileged field %j with 400 validation_failed and changes nothing',
+      async (body) => {
+        const account = await newAccount(t);
+        const res = await patch('/users/me', body, account.tokens.accessToken);
+        expect(res.json()).toMatchObject({ status: 400, code: 'validation_failed' });
+        expect((await get(t, '/users/me', account.tokens.accessToken)).json()).toMatchObject({
+          isSuperuser: false,
+          roles: [],
+          isActive: true,
+        });
+      },
+    );
+  });
+
+  describe('admin routes', () => {
+    it.each([
+      ['GET', '/users'],
+      ['POST', '/users'],
+      ['GET', '/users/00000000-0000-7000-8000-000000000000'],
+      ['PATCH', '/users/00000000-0000-7000-8000-000000000000'],
+      ['DELETE', '/users/00000000-0000-7000-8000-000000000000'],
+    ] as const)('%s %s is 403 forbidden for an ordinary user', async (method, url) => {
+      const account = await newAccount(t);
+      const res = await t.request({
+        method,
+        url,
+        headers: bearer(account.tokens.accessToken),
+        payload: method === 'GET' || method === 'DELETE' ? undefined : {},
+      });
+      expect(res.json()).toMatchObject({ status: 403, code: 'forbidden' });
+    });
+
+    it('lists users newest first, with offset, limit, search and a total count', async () => {
+      const marker = `zz${Date.now()}`;
+      for (let i = 0; i < 3; i++) {
+        await post(
+          t,
+          '/users',
+          { email: `${marker}-${i}@example.com`, password: 'long-enough' },
+          bearer(admin.accessToken),
+        );
+      }
+      const page = await get(t, `/users?search=${marker}&limit=2&offset=0`, admin.accessToken);
+      expect(page.statusCode).toBe(200);
+      expect(page.json().count).toBe(3);
+      expect(page.json().data.map((u: { email: string }) => u.email)).toEqual([
+        `${marker}-2@example.com`,
+        `${marker}-1@example.com`,
+      ]);
+      const next = await get(
+        t,
+        `/users?search=${marker.toUpperCase()}&limit=2&offset=2`,
+        admin.accessToken,
+      );
+      expect(next.json()).toEqual({
+        count: 3,
+        data: [expect.objectContaining({ email: `${marker}-0@example.com` })],
+      });
+      const all = await get(t, '/users', admin.accessToken);
+      expect(all.json().data.length).toBeLessThanOrEqual(50);
+    });
+
+    it.each(['limit=0', 'limit=101', 'limit=abc', 'offset=-1', 'sort=email'])(
+      'refuses the query %s with 400 validation_failed',
+      async (query) => {
+        const res = await get(t, `/users?${query}`, admin.accessToken);
+        expect(res.json()).toMatchObject({ status: 400, code: 'validation_failed' });
+      },
+    );
+
+    it('creates a user with roles and flags; a taken email is 409, a weak password 400', async () => {
+      const email = uniqueEmail('created');
+      const res = await post(
+        t,
+        '/users',
+        {
+          email,
+          password: 'long-enough',
+          fullName: 'C',
+          isSuperuser: true,
+          roles: ['billing', 'billing', 'support'],
+        },
+        bearer(admin.accessToken),
+      );
+      expect(res.statusCode).toBe(201);
+      expect(res.json()).toMatchObject({
+        email,
+        isSuperuser: true,
+        isActive: true,
+        roles: ['billing', 'support'],
+      });
+      expect(
+        (
+          await post(t, '/users', { email, password: 'long-enough' }, bearer(admin.accessToken))
+        ).json(),
+      ).toMatchObject({ status: 409, code: 'email_taken' });
+      expect(
+        (
+          await post(
+            t,
+            '/users',
+            { email: uniqueEmail(), password: 'short' },
+            bearer(admin.accessToken),
+          )
+        ).json(),
+      ).toMatchObject({ status: 400, code: 'weak_password' });
+      expect(
+        (
+          await post(
+            t,
+            '/users',
+            { email: uniqueEmail(), password: 'long-enough', roles: ['Not Valid!'] },
+            bearer(admin.accessToken),
+          )
+        ).json(),
+      ).toMatchObject({ status: 400, code: 'validation_failed' });
+    });
+
+    it('reads one user; an unknown or malformed id is 404', async () => {
+      const account = await newAccount(t);
+      expect((await get(t, `/users/${account.id}`, admin.accessToken)).json()).toMatchObject({
+        id: account.id,
+      });
+      expect(
+        (await get(t, '/users/00000000-0000-7000-8000-000000000000', admin.accessToken)).statusCode,
+      ).toBe(404);
+      expect((await get(t, '/users/1%20OR%201=1', admin.accessToken)).statusCode).toBe(404);
+    });
+
+    it('updates a user; roles and superuser changes apply to their existing tokens at once', async () => {
+      const account = await newAccount(t);
+      const promoted = await patch(
+        `/users/${account.id}`,
+        { isSuperuser: true, roles: ['ops'] },
+        admin.accessToken,
+      );
+      expect(promoted.json()).toMatchObject({ isSuperuser: true, roles: ['ops'] });
+      // The token the user already holds now reaches admin routes…
+      expect((await get(t, '/users', account.tokens.accessToken)).statusCode).toBe(200);
+      // …and no longer once demoted.
+      await patch(`/users/${account.id}`, { isSuperuser: false }, admin.accessToken);
+      expect((await get(t, '/users', account.tokens.accessToken)).statusCode).toBe(403);
+    });
+
+    it('deactivating a user revokes all their sessions; reactivating does not revive them', async () => {
+      const account = await newAccount(t);
+      const second = await login(t, account.email, account.password);
+      expect(
+        (await patch(`/users/${account.id}`, { isActive: false }, admin.accessToken)).statusCode,
+      ).toBe(200);
+      for (const tokens of [account.tokens, second]) {
+        expect((await get(t, '/users/me', tokens.accessToken)).statusCode).toBe(401);
+        expect((await refresh(t, tokens.refreshToken)).statusCode).toBe(401);
+      }
+      await patch(`/users/${account.id}`, { isActive: true }, admin.accessToken);
+      expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(401);
+      expect(
+        (await post(t, '/auth/login', { email: account.email, password: account.password }))
+          .statusCode,
+      ).toBe(200);
+    });
+
+    it('setting a password revokes the user’s sessions', async () => {
+      const account = await newAccount(t);
+      await patch(`/users/${account.id}`, { password: 'set-by-an-admin' }, admin.accessToken);
+      expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(401);
+      expect(
+        (await post(t, '/auth/login', { email: account.email, password: 'set-by-an-admin' }))
+          .statusCode,
+      ).toBe(200);
+    });
+
+    it('PATCH: unknown id 404, taken email 409, unknown field 400', async () => {
+      const [a, b] = [await newAccount(t), await newAccount(t)];
+      expect(
+        (
+          await patch(
+            '/users/00000000-0000-7000-8000-000000000000',
+            { fullName: 'x' },
+            admin.accessToken,
+          )
+        ).statusCode,
+      ).toBe(404);
+      expect(
+        (await patch(`/users/${a.id}`, { email: b.email }, admin.accessToken)).json(),
+      ).toMatchObject({ code: 'email_taken' });
+      expect(
+        (await patch(`/users/${a.id}`, { passwordHash: 'x' }, admin.accessToken)).json(),
+      ).toMatchObject({ code: 'validation_failed' });
+    });
+
+    it('deletes a user with their sessions and tokens; not yourself (403 cannot_delete_self); unknown is 404', async () => {
+      const account = await newAccount(t);
+      expect((await del(`/users/${account.id}`, admin.accessToken)).statusCode).toBe(204);
+      expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(401);
+      expect((await refresh(t, account.tokens.refreshToken)).statusCode).toBe(401);
+      expect(
+        await t.db.query(
+          'SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE u.id = $1',
+          [account.id],
+        ),
+      ).toEqual([]);
+      expect((await del(`/users/${account.id}`, admin.accessToken)).statusCode).toBe(404);
+      const me = (await get(t, '/users/me', admin.accessToken)).json();
+      const self = await del(`/users/${me.id}`, admin.accessToken);
+      expect(self.json()).toMatchObject({ status: 403, code: 'cannot_delete_self' });
+      expect(
+        (
+          await post(t, '/auth/login', {
+            email: TEST_SUPERUSER.email,
+            password: TEST_SUPERUSER.password,
+          })
+        ).statusCode,
+      ).toBe(200);
+    });
+  });
+});
