@@ -63,12 +63,16 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       issuer: config.jwt.issuer,
       audience: config.jwt.audience,
       ignoreExpiration: false,
+      // No token outlives its lifetime from issue, even if its `exp` said otherwise.
+      jsonWebTokenOptions: { maxAge: config.jwt.accessTokenTtlSeconds },
       passReqToCallback: false,
     });
   }
 
   async validate(payload: AccessTokenPayload): Promise<Principal | null> {
-    const { sub, sid, roles } = payload;
+    const { sub, sid, roles, exp, iat } = payload;
+    // Our tokens always carry these; a token without an expiry is not one of ours.
+    if (typeof exp !== 'number' || typeof iat !== 'number') return null;
     if (!isUuid(sub) || !isUuid(sid) || !Array.isArray(roles)) return null;
     const [session, user] = await Promise.all([this.state.session(sid), this.state.user(sub)]);
     if (!session || session.revoked || session.userId !== sub || session.expiresAt <= new Date()) {
