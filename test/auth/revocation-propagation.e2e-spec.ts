@@ -1,0 +1,117 @@
+import { createApp } from '../../src/app.setup';
+import { createLogger } from '../../src/common/logging/logger';
+import { loadAppConfig } from '../../src/config/app-config';
+import { CacheInvalidationBus } from '../../src/database/cache-invalidation-bus';
+import { bearer, newAccount, post, superuserTokens, within } from '../support/auth';
+import { createTestApp, testEnvironment, type TestApp } from '../support/test-app';
+
+/**
+ * Two instances of the service on one database, as behind a load balancer. A change made through
+ * one must hold on the other within a second, although the other keeps session and user state in
+ * memory (it learns of changes through PostgreSQL LISTEN/NOTIFY).
+ */
+describe('revocation across instances', () => {
+  let a: TestApp;
+  let b: Awaited<ReturnType<typeof createApp>>;
+
+  beforeAll(async () => {
+    a = await createTestApp();
+    b = await createApp(loadAppConfig(testEnvironment({ DATABASE_URL: a.db.url })), {
+      logger: createLogger('silent'),
+    });
+    // B serves from its cache only while it listens for changes: make sure that is what is tested.
+    await within(5_000, async () => b.get(CacheInvalidationBus).isListening);
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  const onB = (url: string, accessToken: string) =>
+    b
+      .getHttpAdapter()
+      .getInstance()
+      .inject({ method: 'GET', url, headers: bearer(accessToken) });
+  /** Asserts B still accepts, so B has the state cached, then that B refuses within 1 s. */
+  async function expectRefusedOnBWithinASecond(
+    url: string,
+    accessToken: string,
+    change: () => Promise<unknown>,
+    refused = 401,
+  ) {
+    expect((await onB(url, accessToken)).statusCode).toBe(200);
+    await change();
+    const ms = await within(
+      1_000,
+      async () => (await onB(url, accessToken)).statusCode === refused,
+    );
+    expect(ms).toBeLessThan(1_000);
+  }
+
+  it('a logout on A', async () => {
+    const { tokens } = await newAccount(a);
+    await expectRefusedOnBWithinASecond('/users/me', tokens.accessToken, () =>
+      post(a, '/auth/logout', undefined, bearer(tokens.accessToken)),
+    );
+  });
+
+  it('a theft detection on A (refresh token reuse) kills the session on B', async () => {
+    const { tokens } = await newAccount(a);
+    await expectRefusedOnBWithinASecond('/users/me', tokens.accessToken, async () => {
+      await post(a, '/auth/refresh', { refreshToken: tokens.refreshToken });
+      await a.db.query(
+        `UPDATE refresh_tokens SET spent_at = now() - interval '1 minute' WHERE spent_at IS NOT NULL`,
+      );
+      const reuse = await post(a, '/auth/refresh', { refreshToken: tokens.refreshToken });
+      expect(reuse.json().code).toBe('refresh_token_reused');
+    });
+  });
+
+  it('a deactivation by an admin on A', async () => {
+    const account = await newAccount(a);
+    const admin = await superuserTokens(a);
+    await expectRefusedOnBWithinASecond('/users/me', account.tokens.accessToken, () =>
+      a.request({
+        method: 'PATCH',
+        url: `/users/${account.id}`,
+        payload: { isActive: false },
+        headers: bearer(admin.accessToken),
+      }),
+    );
+  });
+
+  it('a demotion by an admin on A removes superuser access on B', async () => {
+    const account = await newAccount(a);
+    const admin = await superuserTokens(a);
+    await a.request({
+      method: 'PATCH',
+      url: `/users/${account.id}`,
+      payload: { isSuperuser: true },
+      headers: bearer(admin.accessToken),
+    });
+    await expectRefusedOnBWithinASecond(
+      '/users',
+      account.tokens.accessToken,
+      () =>
+        a.request({
+          method: 'PATCH',
+          url: `/users/${account.id}`,
+          payload: { isSuperuser: false },
+          headers: bearer(admin.accessToken),
+        }),
+      403,
+    );
+  });
+
+  it('a deletion by an admin on A', async () => {
+    const account = await newAccount(a);
+    const admin = await superuserTokens(a);
+    await expectRefusedOnBWithinASecond('/users/me', account.tokens.accessToken, () =>
+      a.request({
+        method: 'DELETE',
+        url: `/users/${account.id}`,
+        headers: bearer(admin.accessToken),
+      }),
+    );
+  });
+});
