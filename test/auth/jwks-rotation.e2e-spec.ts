@@ -6,7 +6,7 @@ import { loadAppConfig } from '../../src/config/app-config';
 import { createApp } from '../../src/app.setup';
 import { createLogger } from '../../src/common/logging/logger';
 import { decodeJwt, get, newAccount } from '../support/auth';
-import { createTestApp, testEnvironment, type TestApp } from '../support/test-app';
+import { createTestApp, testEnvironment } from '../support/test-app';
 
 describe('GET /.well-known/jwks.json and key rotation', () => {
   it('is empty for HS256', async () => {

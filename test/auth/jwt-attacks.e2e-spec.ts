@@ -1,4 +1,10 @@
-import { createHmac, createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  randomUUID,
+} from 'node:crypto';
 import { sign } from 'jsonwebtoken';
 import { jwkThumbprint } from '../../src/auth/tokens/jwt-keys';
 import { generateSigningKeyPair } from '../../src/common/signing-keys';
@@ -19,9 +25,7 @@ function forge(header: object, payload: object, secret?: string | Buffer): strin
 describe('access tokens under attack (HS256)', () => {
   let t: TestApp;
   let valid: { header: any; payload: any; token: string };
-  const secretKid = jwkThumbprint(
-    require('node:crypto').createSecretKey(Buffer.from(TEST_JWT_SECRET)),
-  );
+  const secretKid = jwkThumbprint(createSecretKey(Buffer.from(TEST_JWT_SECRET)));
 
   beforeAll(async () => {
     t = await createTestApp();
