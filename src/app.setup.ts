@@ -10,7 +10,6 @@ import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { HttpLogController } from './common/logging/http-log-controller';
 import { createLogger } from './common/logging/logger';
 import { PinoNestLogger } from './common/logging/pino-nest-logger';
-import { requestContext } from './common/logging/request-context';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import type { AppConfig } from './config/app-config';
 import { Metrics } from './health/metrics.service';
@@ -95,11 +94,6 @@ function configureApp(
   // JSON only: anything else is 415 instead of reaching a handler as a string.
   fastify.removeContentTypeParser(['text/plain']);
 
-  fastify.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    requestContext.run({ requestId: request.id }, done);
-  });
-
   // Node's server.close() reaps only the connections idle at that moment; a keep-alive connection
   // whose request was in flight would then stay open until its timeout (65 s) and hold up the
   // shutdown. Responses sent while draining ask the client to close instead.
@@ -108,7 +102,8 @@ function configureApp(
     draining = true;
     done();
   });
-  fastify.addHook('onSend', (_request, reply, payload, done) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    reply.header('x-request-id', request.id);
     if (draining) reply.header('connection', 'close');
     done(null, payload);
   });

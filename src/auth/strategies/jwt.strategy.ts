@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import { LRUCache } from 'lru-cache';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { Principal } from '../../common/principal';
 import { AppConfig } from '../../config/app-config';
@@ -10,7 +11,15 @@ import { JwtKeys } from '../tokens/jwt-keys';
 /** Our tokens are well under 1 KiB; a longer bearer value is refused before it is parsed. */
 const MAX_TOKEN_LENGTH = 4096;
 
+/** How many verified tokens are remembered (a few hundred bytes each). */
+const VERIFIED_TOKENS = 20_000;
+
 const bearer = ExtractJwt.fromAuthHeaderAsBearerToken();
+
+function extractToken(request: Parameters<typeof bearer>[0]): string | null {
+  const token = bearer(request);
+  return token && token.length <= MAX_TOKEN_LENGTH ? token : null;
+}
 
 function decodeHeader(token: string): Record<string, unknown> | undefined {
   try {
@@ -28,24 +37,37 @@ function decodeHeader(token: string): Record<string, unknown> | undefined {
 const isUuid = (value: unknown): value is string =>
   typeof value === 'string' && /^[0-9a-f-]{36}$/i.test(value);
 
+interface VerifiedToken {
+  payload: AccessTokenPayload;
+  /** Epoch ms after which the token is no longer valid (its exp, or its maximum age). */
+  validUntil: number;
+}
+
+type Request = Parameters<typeof bearer>[0];
+
 /**
  * Verifies access tokens (passport-jwt over jsonwebtoken): the signature under the key its `kid`
  * names (only ours: nothing is ever fetched from jku/x5u/jwk headers), the configured algorithm and
  * nothing else, `iss`, `aud`, `exp` and `nbf`. Then the token's session must be live and its user
  * exist and be active, read from AuthStateCache, so revocation takes effect at once.
+ *
+ * A token that verified is remembered, by its exact text, until it expires: a client sends the
+ * same token with every request for its whole lifetime, and its signature and claims cannot change
+ * in that time, so they are checked once instead of per request. Session and user are still
+ * checked on every request.
  */
 @Injectable()
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  private readonly verified = new LRUCache<string, VerifiedToken>({ max: VERIFIED_TOKENS });
+  private readonly maxAgeMs: number;
+
   constructor(
     keys: JwtKeys,
     config: AppConfig,
     private readonly state: AuthStateCache,
   ) {
     super({
-      jwtFromRequest: (request: Parameters<typeof bearer>[0]) => {
-        const token = bearer(request);
-        return token && token.length <= MAX_TOKEN_LENGTH ? token : null;
-      },
+      jwtFromRequest: extractToken,
       secretOrKeyProvider: (
         _request: unknown,
         token: string,
@@ -65,14 +87,42 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       ignoreExpiration: false,
       // No token outlives its lifetime from issue, even if its `exp` said otherwise.
       jsonWebTokenOptions: { maxAge: config.jwt.accessTokenTtlSeconds },
-      passReqToCallback: false,
+      passReqToCallback: true,
     });
+    this.maxAgeMs = config.jwt.accessTokenTtlSeconds * 1000;
   }
 
-  async validate(payload: AccessTokenPayload): Promise<Principal | null> {
-    const { sub, sid, roles, exp, iat } = payload;
+  /** passport-jwt's verification, skipped for a token already verified and not yet expired. */
+  override authenticate(request: Request, options?: object): void {
+    const token = extractToken(request);
+    const known = token ? this.verified.get(token) : undefined;
+    if (!known || known.validUntil <= Date.now()) {
+      super.authenticate(request, options);
+      return;
+    }
+    this.principalFor(known.payload).then(
+      (principal) => (principal ? this.success(principal) : this.fail(undefined as never)),
+      (error: Error) => this.error(error),
+    );
+  }
+
+  /** Called by passport-jwt with a payload whose signature and claims it has just verified. */
+  async validate(request: Request, payload: AccessTokenPayload): Promise<Principal | null> {
+    const { exp, iat } = payload;
     // Our tokens always carry these; a token without an expiry is not one of ours.
     if (typeof exp !== 'number' || typeof iat !== 'number') return null;
+    const token = extractToken(request);
+    if (token) {
+      this.verified.set(token, {
+        payload,
+        validUntil: Math.min(exp * 1000, iat * 1000 + this.maxAgeMs),
+      });
+    }
+    return this.principalFor(payload);
+  }
+
+  private async principalFor(payload: AccessTokenPayload): Promise<Principal | null> {
+    const { sub, sid, roles } = payload;
     if (!isUuid(sub) || !isUuid(sid) || !Array.isArray(roles)) return null;
     const [session, user] = await Promise.all([this.state.session(sid), this.state.user(sub)]);
     if (!session || session.revoked || session.userId !== sub || session.expiresAt <= new Date()) {

@@ -60,6 +60,8 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: 'service_unavailable',
 };
 
+type ErrorLog = Pick<Logger, 'warn' | 'error'>;
+
 interface Rendered {
   problem: ProblemDetails;
   headers: Record<string, string>;
@@ -88,12 +90,17 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   /** Answers `reply` with the problem for `exception` (also used for Fastify's framework errors). */
   catchReply(exception: unknown, reply: FastifyReply): void {
-    const { problem: body, headers } = this.render(exception);
+    // The request's own logger, so the line carries its request id.
+    const log: ErrorLog = {
+      warn: (message) => reply.log.warn({ context: 'Errors' }, message),
+      error: (message) => reply.log.error({ context: 'Errors' }, message),
+    };
+    const { problem: body, headers } = this.render(exception, log);
     if (reply.sent) return;
     void reply.status(body.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
   }
 
-  render(exception: unknown): Rendered {
+  render(exception: unknown, log: ErrorLog = this.logger): Rendered {
     if (exception instanceof ApiException) {
       const body = problem(exception.code, exception.detail, exception.getStatus());
       if (exception.problem.errors) body.errors = exception.problem.errors;
@@ -115,7 +122,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
     if (isDatabaseUnavailableError(exception)) {
       const { code } = exception as { code?: string };
-      this.logger.warn(`Database unavailable${code ? ` (${code})` : ''}: ${firstLine(exception)}`);
+      log.warn(`Database unavailable${code ? ` (${code})` : ''}: ${firstLine(exception)}`);
       return {
         problem: problem('service_unavailable', 'The database is not available; try again shortly'),
         headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) },
@@ -136,7 +143,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       return { problem: problem(code, detail, CODE_BY_STATUS[status] ? status : 400), headers };
     }
 
-    this.logger.error(
+    log.error(
       exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
     );
     return { problem: problem('internal_error', 'Something went wrong on our side'), headers: {} };

@@ -1,4 +1,5 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
 
 /** One line per request, when it completes; nothing when it arrives. */
 export class HttpLogController extends LogController {
@@ -9,6 +10,7 @@ export class HttpLogController extends LogController {
     request: FastifyRequest,
     reply: FastifyReply,
   ): void {
+    if (!error && !(reply.log as unknown as Logger).isLevelEnabled('info')) return;
     const line = {
       req: { method: request.method, url: request.url, ip: request.ip },
       res: { statusCode: reply.statusCode },

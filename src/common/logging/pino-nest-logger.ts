@@ -1,6 +1,5 @@
 import type { LoggerService, LogLevel } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { requestContext } from './request-context';
 
 type PinoMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
 
@@ -40,8 +39,7 @@ export class PinoNestLogger implements LoggerService {
     // Nest passes the context last, and for errors a stack before it.
     const context = typeof params.at(-1) === 'string' ? (params.pop() as string) : undefined;
     const stack = level === 'error' && typeof params[0] === 'string' ? params[0] : undefined;
-    const reqId = requestContext.getStore()?.requestId;
-    const fields = { context, ...(reqId && { reqId }), ...(stack && { stack }) };
+    const fields = { context, ...(stack && { stack }) };
     const method = LEVELS[level];
     if (message instanceof Error) this.logger[method]({ ...fields, err: message }, message.message);
     else if (typeof message === 'object' && message !== null)

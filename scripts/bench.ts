@@ -1,0 +1,240 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
+import { argon2id, hash, verify } from 'argon2';
+import autocannon, { type Result } from 'autocannon';
+
+/**
+ * `npm run bench`: starts the built service (and, as the ceiling, a bare Nest + Fastify hello
+ * route) and measures with autocannon, in one run:
+ *   - GET /users/me with a bearer token (the JWT guard's hot path) against the bare route;
+ *   - POST /auth/login against raw argon2 verify throughput at the same parameters;
+ *   - POST /auth/refresh rotations.
+ * The database is DATABASE_URL if set, else the embedded PostgreSQL in a temporary DATA_DIR.
+ * Targets on a 2-core machine: guarded >= 0.5x bare, login >= 0.9x raw argon2, refresh >= 500/s.
+ */
+
+const ROOT = path.resolve(__dirname, '..');
+const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
+const WARMUP_S = 2;
+const ARGON2 = { type: argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
+interface Measurement {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function startProcess(command: string, args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'inherit' });
+}
+
+/** Polls until `url` answers 200. */
+async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+async function json<T>(url: string, init: RequestInit): Promise<T> {
+  const res = await fetch(url, {
+    ...init,
+    headers: { 'content-type': 'application/json', ...init.headers },
+  });
+  if (!res.ok) throw new Error(`${init.method} ${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+function summarize(name: string, result: Result): Measurement {
+  return {
+    name,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+async function cannon(name: string, options: autocannon.Options): Promise<Measurement> {
+  await autocannon({ ...options, duration: WARMUP_S });
+  return summarize(name, await autocannon({ ...options, duration: DURATION_S }));
+}
+
+/** argon2 verify with the service's parameters, as fast as this machine does it. */
+async function rawArgon2(): Promise<Measurement> {
+  const digest = await hash('benchmark-password', ARGON2);
+  const concurrency = availableParallelism();
+  const latencies: number[] = [];
+  const until = Date.now() + DURATION_S * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < until) {
+        const started = performance.now();
+        await verify(digest, 'benchmark-password');
+        latencies.push(performance.now() - started);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => Math.round(latencies[Math.floor(q * (latencies.length - 1))]);
+  return {
+    name: `raw argon2 verify (x${concurrency})`,
+    rps: latencies.length / DURATION_S,
+    p50: at(0.5),
+    p99: at(0.99),
+    errors: 0,
+  };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'auth-bench-'));
+  chmodSync(dataDir, 0o711);
+  const [servicePort, helloPort] = [await freePort(), await freePort()];
+  const service = startProcess(process.execPath, ['dist/main.js'], {
+    PORT: String(servicePort),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    FIRST_SUPERUSER_PASSWORD: 'bench-superuser-password',
+    JWT_SECRET: 'bench-secret-bench-secret-bench-secret-0123',
+  });
+  const hello = startProcess(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/bench/hello-server.ts', String(helloPort)],
+    {},
+  );
+  const url = `http://127.0.0.1:${servicePort}`;
+  const results: Measurement[] = [];
+  try {
+    await waitFor(`${url}/health/ready`);
+    await waitFor(`http://127.0.0.1:${helloPort}/hello`);
+    const email = 'bench@example.com';
+    const password = 'bench-password-123';
+    await json(`${url}/auth/signup`, { method: 'POST', body: JSON.stringify({ email, password }) });
+    const login = () =>
+      json<{ accessToken: string; refreshToken: string }>(`${url}/auth/login`, {
+        method: 'POST',
+        body: JSON.stringify({ email, password }),
+      });
+    const { accessToken } = await login();
+
+    results.push(
+      await cannon('bare Nest+Fastify GET /hello', {
+        url: `http://127.0.0.1:${helloPort}/hello`,
+        connections: 10,
+      }),
+    );
+    results.push(
+      await cannon('guarded GET /users/me', {
+        url: `${url}/users/me`,
+        connections: 10,
+        headers: { authorization: `Bearer ${accessToken}` },
+      }),
+    );
+    results.push(await rawArgon2());
+    results.push(
+      await cannon('POST /auth/login', {
+        url: `${url}/auth/login`,
+        connections: 4,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+      }),
+    );
+
+    // Each connection rotates its own session's chain: every request spends the token the
+    // previous response gave it.
+    const connections = 10;
+    const chains = await Promise.all(Array.from({ length: connections * 2 }, login));
+    let next = 0;
+    results.push(
+      await cannon('POST /auth/refresh', {
+        url: `${url}/auth/refresh`,
+        connections,
+        requests: [
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (request, state) => {
+              const context = state as { token?: string };
+              context.token ??= chains[next++ % chains.length].refreshToken;
+              return { ...request, body: JSON.stringify({ refreshToken: context.token }) };
+            },
+            onResponse: (status, body, state) => {
+              const context = state as { token?: string };
+              if (status === 200) {
+                context.token = (JSON.parse(body) as { refreshToken: string }).refreshToken;
+              }
+            },
+          },
+        ],
+      }),
+    );
+  } finally {
+    service.kill('SIGTERM');
+    hello.kill('SIGTERM');
+    await Promise.all(
+      [service, hello].map((child) => new Promise((resolve) => child.once('exit', resolve))),
+    );
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  const by = (prefix: string) => results.find((r) => r.name.startsWith(prefix))!;
+  console.log(
+    `\n${DURATION_S} s per measurement after ${WARMUP_S} s of warm-up, ${availableParallelism()} cores\n`,
+  );
+  console.log(
+    'what'.padEnd(36) +
+      'req/s'.padStart(10) +
+      'p50 ms'.padStart(9) +
+      'p99 ms'.padStart(9) +
+      'errors'.padStart(8),
+  );
+  for (const r of results) {
+    console.log(
+      r.name.padEnd(36) +
+        r.rps.toFixed(0).padStart(10) +
+        String(r.p50).padStart(9) +
+        String(r.p99).padStart(9) +
+        String(r.errors).padStart(8),
+    );
+  }
+  const guarded = by('guarded').rps / by('bare').rps;
+  const login = by('POST /auth/login').rps / by('raw argon2').rps;
+  const refresh = by('POST /auth/refresh').rps;
+  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT MET');
+  console.log('\nratios');
+  console.log(
+    `  guarded / bare route      ${guarded.toFixed(2)}  (target >= 0.50: ${verdict(guarded >= 0.5)})`,
+  );
+  console.log(
+    `  login / raw argon2        ${login.toFixed(2)}  (target >= 0.90: ${verdict(login >= 0.9)})`,
+  );
+  console.log(
+    `  refresh rotations         ${refresh.toFixed(0)}/s (target >= 500/s: ${verdict(refresh >= 500)})`,
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
