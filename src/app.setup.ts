@@ -3,11 +3,12 @@ import type { ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
-import type { Logger } from 'pino';
+import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { AppModule } from './app.module';
 import { clientErrorHandler } from './common/errors/client-errors';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { HttpLogController } from './common/logging/http-log-controller';
+import { LazyChildLogger } from './common/logging/lazy-child-logger';
 import { createLogger } from './common/logging/logger';
 import { PinoNestLogger } from './common/logging/pino-nest-logger';
 import { createValidationPipe } from './common/validation/validation.pipe';
@@ -50,6 +51,8 @@ export async function createApp(
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     logController: new HttpLogController(),
+    childLoggerFactory: (parent: unknown, bindings: Bindings, options: ChildLoggerOptions) =>
+      new LazyChildLogger(parent as Logger, bindings, options) as never,
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy.length ? config.http.trustProxy.join(',') : false,
     requestTimeout: HTTP_TIMEOUTS.requestMs,

@@ -19,8 +19,20 @@ export type UserResponse = z.infer<typeof UserResponseSchema>;
 
 export const UserPageSchema = pageSchema(UserResponseSchema, 'UserPage');
 
+/**
+ * Records are not changed in place (an update reads a new one), so each is mapped once: the hot
+ * GET /users/me answers from the authentication cache's record.
+ */
+const responses = new WeakMap<UserRecord, UserResponse>();
+
 /** The contract's User shape: exactly these fields, never the password hash. */
 export function toUserResponse(user: UserRecord): UserResponse {
+  let response = responses.get(user);
+  if (!response) responses.set(user, (response = mapUser(user)));
+  return response;
+}
+
+function mapUser(user: UserRecord): UserResponse {
   return {
     id: user.id,
     email: user.email,
