@@ -17,6 +17,8 @@ export class Metrics {
   private readonly refreshes: Counter<'outcome'>;
   private readonly reuseDetections: Counter;
   private activeSessionsCount: { value: number; at: number } | undefined;
+  /** prom-client hashes a labels object on every observation; a bound child does not. */
+  private readonly httpObservers = new Map<string, { observe(value: number): void }>();
 
   constructor(private readonly prisma: PrismaService) {
     const registers = [this.registry];
@@ -58,7 +60,13 @@ export class Metrics {
   }
 
   httpRequest(method: string, route: string, status: number, seconds: number): void {
-    this.httpRequests.observe({ method, route, status: String(status) }, seconds);
+    const key = `${method} ${status} ${route}`;
+    let observer = this.httpObservers.get(key);
+    if (!observer) {
+      observer = this.httpRequests.labels({ method, route, status: String(status) });
+      this.httpObservers.set(key, observer);
+    }
+    observer.observe(seconds);
   }
 
   login(outcome: LoginOutcome): void {

@@ -37,6 +37,17 @@ export class AuthStateCache implements OnModuleInit {
     this.bus.onReset(() => this.clear());
   }
 
+  /** The cached state, synchronously: undefined when not cached (or not to be trusted now). */
+  cachedSession(id: string): SessionState | null | undefined {
+    const state = this.bus.isListening ? this.sessions.get(id) : undefined;
+    return state === 'none' ? null : state;
+  }
+
+  cachedUser(id: string): UserRecord | null | undefined {
+    const user = this.bus.isListening ? this.users.get(id) : undefined;
+    return user === 'none' ? null : user;
+  }
+
   async session(id: string): Promise<SessionState | null> {
     const state = await this.read(
       this.sessions,

@@ -5,6 +5,8 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { Principal } from '../../common/principal';
 import { AppConfig } from '../../config/app-config';
 import { AuthStateCache } from '../principal/auth-state.cache';
+import type { UserRecord } from '../../users/user.record';
+import type { SessionState } from '../sessions/sessions.repository';
 import type { AccessTokenPayload } from '../tokens/access-tokens.service';
 import { JwtKeys } from '../tokens/jwt-keys';
 
@@ -100,10 +102,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       super.authenticate(request, options);
       return;
     }
-    this.principalFor(known.payload).then(
-      (principal) => (principal ? this.success(principal) : this.fail(undefined as never)),
-      (error: Error) => this.error(error),
-    );
+    const settle = (principal: Principal | null) =>
+      principal ? this.success(principal) : this.fail(undefined as never);
+    // With session and user cached, the whole check is synchronous (no promise per request).
+    const cached = this.cachedPrincipal(known.payload);
+    if (cached !== undefined) settle(cached);
+    else this.principalFor(known.payload).then(settle, (error: Error) => this.error(error));
   }
 
   /** Called by passport-jwt with a payload whose signature and claims it has just verified. */
@@ -125,15 +129,36 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     const { sub, sid, roles } = payload;
     if (!isUuid(sub) || !isUuid(sid) || !Array.isArray(roles)) return null;
     const [session, user] = await Promise.all([this.state.session(sid), this.state.user(sub)]);
-    if (!session || session.revoked || session.userId !== sub || session.expiresAt <= new Date()) {
-      return null;
-    }
-    if (!user || !user.isActive) return null;
-    return {
-      user,
-      sessionId: sid,
-      roles: roles.filter((role) => user.roles.includes(role)),
-      isSuperuser: user.isSuperuser,
-    };
+    return principal(payload, session, user);
   }
+
+  /** The principal from cached state alone; undefined when something is not cached. */
+  private cachedPrincipal(payload: AccessTokenPayload): Principal | null | undefined {
+    const session = this.state.cachedSession(payload.sid);
+    const user = session === undefined ? undefined : this.state.cachedUser(payload.sub);
+    return user === undefined ? undefined : principal(payload, session!, user);
+  }
+}
+
+/** The request's principal, if the token's session is live and its user exists and is active. */
+function principal(
+  { sub, sid, roles }: AccessTokenPayload,
+  session: SessionState | null,
+  user: UserRecord | null,
+): Principal | null {
+  if (
+    !session ||
+    session.revoked ||
+    session.userId !== sub ||
+    session.expiresAt.getTime() <= Date.now()
+  ) {
+    return null;
+  }
+  if (!user || !user.isActive) return null;
+  return {
+    user,
+    sessionId: sid,
+    roles: roles.filter((role) => user.roles.includes(role)),
+    isSuperuser: user.isSuperuser,
+  };
 }
