@@ -1,13 +1,11 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import { PassportModule } from '@nestjs/passport';
 import { HealthModule } from '../health/health.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
-import { SuperuserGuard } from './guards/superuser.guard';
 import { PasswordsModule } from './passwords/passwords.module';
 import { AuthStateCache } from './principal/auth-state.cache';
 import { SessionsController } from './sessions/sessions.controller';
@@ -21,7 +19,6 @@ import { JwtKeys } from './tokens/jwt-keys';
   imports: [
     // Keys are passed per call as KeyObjects (see AccessTokens), never as strings.
     JwtModule.register({}),
-    PassportModule,
     UsersModule,
     PasswordsModule,
     SessionsModule,
@@ -34,9 +31,7 @@ import { JwtKeys } from './tokens/jwt-keys';
     JwtKeys,
     JwtStrategy,
     AuthStateCache,
-    // Order matters: authenticate first, then check for superuser routes.
     { provide: APP_GUARD, useClass: JwtAuthGuard },
-    { provide: APP_GUARD, useClass: SuperuserGuard },
   ],
 })
 export class AuthModule {}

@@ -45,7 +45,7 @@ interface VerifiedToken {
   validUntil: number;
 }
 
-type Request = Parameters<typeof bearer>[0];
+type Request = Parameters<Strategy['authenticate']>[0];
 
 /**
  * Verifies access tokens (passport-jwt over jsonwebtoken): the signature under the key its `kid`

@@ -52,7 +52,8 @@ export class LazyChildLogger {
 
   private write(level: Level, args: unknown[]): void {
     if (!this.isLevelEnabled(level)) return;
-    (this.real()[level] as (...values: unknown[]) => void)(...args);
+    const log: (...values: unknown[]) => void = this.real()[level];
+    log.apply(this.instance, args);
   }
 
   private real(): Logger {
