@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../../database/prisma.service';
 import type { Db } from '../../database/transaction';
+import { uuidv7 } from '../../common/uuid';
 import type { TokenHash } from '../tokens/refresh-token-codec';
 
 /** What an access-token check needs to know about a session. */
@@ -51,35 +52,72 @@ const REFRESHABLE_COLUMNS = {
 export class SessionsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  /**
+   * Inserts a session and its first refresh token in one statement: atomic, and one round trip
+   * (Prisma's nested create takes a transaction of several), since every login does it.
+   */
   async create(
     session: { userId: string; expiresAt: Date; userAgent: string | null; ip: string | null },
     firstTokenHash: TokenHash,
     db: Db = this.prisma,
   ): Promise<SessionRecord> {
-    return db.session.create({
-      data: {
-        ...session,
-        refreshTokens: { create: { tokenHash: firstTokenHash, generation: 0 } },
-      },
-      select: SESSION_COLUMNS,
-    });
+    const now = new Date();
+    const [created] = await db.$queryRaw<SessionRecord[]>`
+      WITH session AS (
+        INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip)
+        VALUES (${uuidv7(now.getTime())}::uuid, ${session.userId}::uuid, ${now}, ${now},
+                ${session.expiresAt}, ${session.userAgent}, ${session.ip})
+        RETURNING id, created_at, last_used_at, expires_at, user_agent, ip
+      ), first_token AS (
+        INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at)
+        SELECT ${firstTokenHash}, id, 0, ${now} FROM session
+      )
+      SELECT id::text, created_at AS "createdAt", last_used_at AS "lastUsedAt",
+             expires_at AS "expiresAt", user_agent AS "userAgent", ip
+        FROM session`;
+    return created;
   }
 
   /**
-   * Spends a live token: one conditional UPDATE … RETURNING, so of two racing requests exactly one
-   * gets the row; the other waits for the winner's transaction and then finds it spent.
+   * A refresh's usual case in one statement (atomic, one round trip): spend the token if it is
+   * live (the conditional UPDATE … RETURNING means of two racing requests exactly one gets it),
+   * and if its session is live and its user active, add the successor and touch the session.
+   * - no row: the token was not live (unknown, or already spent: see `findToken`);
+   * - a row without `id`: it was spent, but its session or user is no longer usable;
+   * - a row with `id`: rotated.
    */
-  async claimToken(
+  async claimAndRotate(
     tokenHash: TokenHash,
+    successorHash: TokenHash,
     now: Date,
-    db: Db,
-  ): Promise<{ sessionId: string; generation: number } | undefined> {
-    const [claimed] = await db.refreshToken.updateManyAndReturn({
-      where: { tokenHash, spentAt: null },
-      data: { spentAt: now },
-      select: { sessionId: true, generation: true },
-    });
-    return claimed;
+    db: Db = this.prisma,
+  ): Promise<
+    | { id: string | null; userId: string | null; expiresAt: Date | null; roles: string[] | null }
+    | undefined
+  > {
+    const [row] = await db.$queryRaw<
+      { id: string | null; userId: string | null; expiresAt: Date | null; roles: string[] | null }[]
+    >`
+      WITH claimed AS (
+        UPDATE refresh_tokens SET spent_at = ${now}
+         WHERE token_hash = ${tokenHash} AND spent_at IS NULL
+        RETURNING session_id, generation
+      ), live AS (
+        SELECT s.id, s.user_id, s.expires_at, u.roles, c.generation
+          FROM claimed c
+          JOIN sessions s ON s.id = c.session_id
+          JOIN users u ON u.id = s.user_id
+         WHERE s.revoked_at IS NULL AND s.expires_at > ${now} AND u.is_active
+      ), successor AS (
+        INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at)
+        SELECT ${successorHash}, id, generation + 1, ${now} FROM live
+        RETURNING session_id
+      ), touched AS (
+        UPDATE sessions SET last_used_at = ${now} WHERE id IN (SELECT session_id FROM successor)
+      )
+      SELECT l.id::text, l.user_id::text AS "userId", l.expires_at AS "expiresAt", l.roles
+        FROM claimed LEFT JOIN live l ON true`;
+    return row;
   }
 
   findToken(tokenHash: TokenHash, db: Db = this.prisma) {
@@ -93,27 +131,6 @@ export class SessionsRepository {
     return db.refreshToken.findUnique({
       where: { sessionId_generation: { sessionId, generation } },
       select: { tokenHash: true, spentAt: true },
-    });
-  }
-
-  findRefreshable(sessionId: string, db: Db): Promise<RefreshableSession | null> {
-    return db.session.findUnique({ where: { id: sessionId }, select: REFRESHABLE_COLUMNS });
-  }
-
-  async addToken(
-    sessionId: string,
-    generation: number,
-    tokenHash: TokenHash,
-    db: Db,
-  ): Promise<void> {
-    await db.refreshToken.create({ data: { sessionId, generation, tokenHash } });
-  }
-
-  async touch(sessionId: string, now: Date, db: Db): Promise<void> {
-    await db.session.update({
-      where: { id: sessionId },
-      data: { lastUsedAt: now },
-      select: { id: true },
     });
   }
 

@@ -91,21 +91,17 @@ export class SessionsService implements OnApplicationBootstrap, OnApplicationShu
     const successor = this.codec.successorOf(refreshToken);
     const now = new Date();
 
-    return this.prisma.$transaction(async (tx): Promise<Rotation> => {
-      const claimed = await this.sessions.claimToken(tokenHash, now, tx);
-      if (claimed) {
-        const session = await this.sessions.findRefreshable(claimed.sessionId, tx);
-        if (!session || !this.usable(session, now)) return { outcome: 'invalid' };
-        await this.sessions.addToken(
-          session.id,
-          claimed.generation + 1,
-          this.codec.hash(successor),
-          tx,
-        );
-        await this.sessions.touch(session.id, now, tx);
-        return { outcome: 'rotated', session, refreshToken: successor };
-      }
+    const rotated = await this.sessions.claimAndRotate(tokenHash, this.codec.hash(successor), now);
+    if (rotated) {
+      const { id, userId, expiresAt, roles } = rotated;
+      if (!id || !userId || !expiresAt || !roles) return { outcome: 'invalid' };
+      const session = { id, userId, expiresAt, revokedAt: null, user: { isActive: true, roles } };
+      return { outcome: 'rotated', session, refreshToken: successor };
+    }
 
+    // Not live: unknown, or spent already. Spent just now (within the grace window, and its
+    // successor still live) is a retry; anything else is theft.
+    return this.prisma.$transaction(async (tx): Promise<Rotation> => {
       const spent = await this.sessions.findToken(tokenHash, tx);
       if (!spent?.spentAt || !this.usable(spent.session, now)) return { outcome: 'invalid' };
       const next = await this.sessions.findTokenByGeneration(
