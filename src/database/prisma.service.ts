@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { AppConfig } from '../config/app-config';
@@ -21,6 +22,20 @@ export const DATABASE_TIMEOUTS = {
   /** Server-side: a session left idle inside a transaction is ended. */
   idleInTransactionMs: 10_000,
 } as const;
+
+const statementNames = new Map<string, string>();
+
+/** A stable name per SQL text; the service's queries are a small, fixed set. */
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (!name) {
+    name = `s_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+    // A bound, in case some query's text ever varies (it is only a cache of names).
+    if (statementNames.size >= 1_000) statementNames.clear();
+    statementNames.set(sql, name);
+  }
+  return name;
+}
 
 @Injectable()
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
@@ -47,6 +62,9 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
           // An idle connection dropped by a database restart is replaced on the next checkout.
           onPoolError: (error) =>
             PrismaService.logger.warn(`Idle database connection lost: ${error.message}`),
+          // Named (prepared) statements: PostgreSQL parses and plans each query once per
+          // connection instead of on every execution.
+          statementNameGenerator: ({ sql }) => statementName(sql),
         },
       ),
       errorFormat: 'minimal',
