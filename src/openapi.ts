@@ -3,6 +3,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
 import { z } from 'zod';
 import { ProblemSchema } from './common/openapi/problem.schema';
+import { documentSharedProblems } from './common/openapi/shared-problems';
 
 export const API_KEY_SECURITY = 'api-key';
 
@@ -29,6 +30,7 @@ export function setUpOpenApi(app: NestFastifyApplication): void {
     ...document.components.schemas,
     Problem: z.toJSONSchema(ProblemSchema, { target: 'openapi-3.0' }) as object,
   };
+  documentSharedProblems(document);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs/json',
     yamlDocumentUrl: 'docs/yaml',

@@ -5,6 +5,7 @@ import {
   ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
@@ -82,6 +83,7 @@ export class AuthController {
   @Post('logout')
   @HttpCode(204)
   @ApiBearerAuth()
+  @ApiSecurity({}) // or no credentials at all, with a refresh token in the body
   @ApiOperation({
     summary: 'End a session: the bearer token’s, or the one a refresh token in the body belongs to',
   })

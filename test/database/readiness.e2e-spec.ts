@@ -28,7 +28,12 @@ describe('readiness follows the database', () => {
   const ready = async () => {
     const started = Date.now();
     const res = await t!.request({ method: 'GET', url: '/health/ready' });
-    return { status: res.statusCode, body: res.json(), ms: Date.now() - started };
+    return {
+      status: res.statusCode,
+      body: res.json(),
+      retryAfter: res.headers['retry-after'],
+      ms: Date.now() - started,
+    };
   };
 
   /** Starts the database again on its port and waits (up to 15 s) for readiness to follow. */
@@ -51,6 +56,7 @@ describe('readiness follows the database', () => {
     expect(down.status).toBe(503);
     expect(down.ms).toBeLessThan(5_000);
     expect(down.body).toMatchObject({ code: 'service_unavailable', status: 503 });
+    expect(Number(down.retryAfter)).toBeGreaterThan(0);
     const live = await t.request({ method: 'GET', url: '/health/live' });
     expect(live.statusCode).toBe(200);
 

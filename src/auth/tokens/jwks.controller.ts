@@ -2,6 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { Public } from '../../common/decorators/public.decorator';
+import { WithoutDatabase } from '../../common/openapi/shared-problems';
 import { JwtKeys, type PublicJwk } from './jwt-keys';
 
 const JwksSchema = z
@@ -24,6 +25,7 @@ export class JwksController {
     summary: 'Public keys a live access token may be signed with (RFC 7517); empty for HS256',
   })
   @ApiOkResponse({ standardSchema: JwksSchema })
+  @WithoutDatabase()
   jwks(): { keys: PublicJwk[] } {
     return this.keys.jwks();
   }

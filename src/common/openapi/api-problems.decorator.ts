@@ -2,10 +2,34 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
 import { ERROR_CODES, PROBLEM_CONTENT_TYPE, type ErrorCode } from '../errors/error-codes';
 
+/** Codes answered with a Retry-After header (contract, "Conventions"). */
+const RETRY_LATER: readonly ErrorCode[] = ['too_many_attempts', 'service_unavailable'];
+
 /**
- * Documents a route's error responses: for each status, the problem codes it may carry, as
- * application/problem+json (the Problem schema, registered in openapi.ts). `[status, code]`
- * overrides a code's default status.
+ * One documented error response: application/problem+json (the Problem schema, registered in
+ * openapi.ts) carrying one of `codes`, with Retry-After where those codes have it.
+ */
+export function problemResponse(codes: ErrorCode[], explanation?: string) {
+  const description = codes.map((code) => `\`${code}\``).join(', ');
+  return {
+    description: explanation ? `${description}: ${explanation}` : description,
+    content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
+    ...(codes.some((code) => RETRY_LATER.includes(code))
+      ? {
+          headers: {
+            'Retry-After': {
+              description: 'Seconds to wait before trying again',
+              schema: { type: 'integer' as const, minimum: 1 },
+            },
+          },
+        }
+      : {}),
+  };
+}
+
+/**
+ * Documents a route's error responses: for each status, the problem codes it may carry.
+ * `[status, code]` overrides a code's default status.
  */
 export function ApiProblems(...problems: (ErrorCode | [number, ErrorCode])[]) {
   const byStatus = new Map<number, ErrorCode[]>();
@@ -16,12 +40,6 @@ export function ApiProblems(...problems: (ErrorCode | [number, ErrorCode])[]) {
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   return applyDecorators(
-    ...[...byStatus].map(([status, codes]) =>
-      ApiResponse({
-        status,
-        description: codes.map((code) => `\`${code}\``).join(', '),
-        content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
-      }),
-    ),
+    ...[...byStatus].map(([status, codes]) => ApiResponse({ status, ...problemResponse(codes) })),
   );
 }

@@ -1,0 +1,44 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiExtension, type OpenAPIObject } from '@nestjs/swagger';
+import { ERROR_CODES } from '../errors/error-codes';
+import { problemResponse } from './api-problems.decorator';
+
+const WITHOUT_DATABASE = 'x-without-database';
+
+/** Marks a route that answers without the database, so it is not documented with a 503. */
+export const WithoutDatabase = () => applyDecorators(ApiExtension(WITHOUT_DATABASE, true));
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+/**
+ * Adds the error responses that come from the application shell rather than from a route, so
+ * that every operation in the document lists them: the body limit and JSON-only bodies for
+ * operations that take a body, and 503 when the database cannot be reached (within 5 seconds,
+ * with Retry-After) for every operation that needs it. Route-declared responses are kept.
+ */
+export function documentSharedProblems(document: OpenAPIObject): void {
+  for (const item of Object.values(document.paths)) {
+    for (const operation of METHODS.map((method) => item[method])) {
+      if (!operation) continue;
+      const responses = operation.responses;
+      if (operation.requestBody) {
+        responses[ERROR_CODES.payload_too_large.status] ??= problemResponse(
+          ['payload_too_large'],
+          'the body is larger than BODY_LIMIT_BYTES',
+        );
+        responses[ERROR_CODES.unsupported_media_type.status] ??= problemResponse(
+          ['unsupported_media_type'],
+          'the body is not application/json',
+        );
+      }
+      const extensions = operation as unknown as Record<string, unknown>;
+      if (!extensions[WITHOUT_DATABASE]) {
+        responses[ERROR_CODES.service_unavailable.status] ??= problemResponse(
+          ['service_unavailable'],
+          'the database cannot be reached, or the service is saturated; answered within 5 s',
+        );
+      }
+      delete extensions[WITHOUT_DATABASE];
+    }
+  }
+}

@@ -1,0 +1,98 @@
+import { createTestApp, type TestApp } from '../support/test-app';
+
+/**
+ * The served OpenAPI document against the contract (../shared/API.md): every row is an operation
+ * with its success status and the errors the contract names, each documented as problem+json
+ * carrying the Problem schema.
+ */
+interface Row {
+  operation: string;
+  success: number;
+  errors: number[];
+  auth: 'bearer' | 'none' | 'optional';
+}
+
+const CONTRACT: Row[] = [
+  { operation: 'POST /auth/signup', success: 201, errors: [400, 403, 409], auth: 'none' },
+  { operation: 'POST /auth/login', success: 200, errors: [400, 401, 403, 429], auth: 'none' },
+  { operation: 'POST /auth/refresh', success: 200, errors: [400, 401], auth: 'none' },
+  { operation: 'POST /auth/logout', success: 204, errors: [401], auth: 'optional' },
+  { operation: 'POST /auth/logout-all', success: 204, errors: [401], auth: 'bearer' },
+  { operation: 'GET /auth/sessions', success: 200, errors: [401], auth: 'bearer' },
+  { operation: 'DELETE /auth/sessions/{id}', success: 204, errors: [401, 404], auth: 'bearer' },
+  { operation: 'GET /users/me', success: 200, errors: [401], auth: 'bearer' },
+  { operation: 'PATCH /users/me', success: 200, errors: [400, 401, 409], auth: 'bearer' },
+  { operation: 'POST /users/me/password', success: 204, errors: [400, 401], auth: 'bearer' },
+  { operation: 'GET /users', success: 200, errors: [400, 401, 403], auth: 'bearer' },
+  { operation: 'POST /users', success: 201, errors: [400, 401, 403, 409], auth: 'bearer' },
+  { operation: 'GET /users/{id}', success: 200, errors: [401, 403, 404], auth: 'bearer' },
+  { operation: 'PATCH /users/{id}', success: 200, errors: [401, 403, 404, 409], auth: 'bearer' },
+  { operation: 'DELETE /users/{id}', success: 204, errors: [401, 403, 404], auth: 'bearer' },
+  { operation: 'GET /.well-known/jwks.json', success: 200, errors: [], auth: 'none' },
+  { operation: 'GET /health/live', success: 200, errors: [], auth: 'none' },
+  { operation: 'GET /health/ready', success: 200, errors: [503], auth: 'none' },
+  { operation: 'GET /metrics', success: 200, errors: [], auth: 'none' },
+];
+
+interface Operation {
+  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+  security?: Record<string, string[]>[];
+  requestBody?: unknown;
+}
+
+describe('OpenAPI document', () => {
+  let t: TestApp;
+  let paths: Record<string, Record<string, Operation>>;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    paths = (await t.request({ method: 'GET', url: '/docs/json' })).json().paths;
+  });
+  afterAll(() => t.close());
+
+  const operation = (row: Row): Operation => {
+    const [method, path] = row.operation.split(' ');
+    const found = paths[path]?.[method.toLowerCase()];
+    if (!found) throw new Error(`${row.operation} is not documented`);
+    return found;
+  };
+
+  it.each(CONTRACT)('$operation: success and errors as the contract says', (row) => {
+    const { responses } = operation(row);
+    expect(Object.keys(responses)).toEqual(
+      expect.arrayContaining([row.success, ...row.errors].map(String)),
+    );
+    for (const [status, response] of Object.entries(responses)) {
+      if (Number(status) < 400) continue;
+      expect(response.content?.['application/problem+json']?.schema?.$ref).toBe(
+        '#/components/schemas/Problem',
+      );
+    }
+  });
+
+  it.each(CONTRACT)('$operation: authentication is documented', (row) => {
+    const schemes = (operation(row).security ?? []).map((requirement) => Object.keys(requirement));
+    if (row.auth === 'none') expect(schemes).toEqual([]);
+    if (row.auth === 'bearer') expect(schemes).toEqual([['bearer']]);
+    if (row.auth === 'optional') expect(schemes).toEqual(expect.arrayContaining([[], ['bearer']]));
+  });
+
+  it('documents the shell’s errors: 413 and 415 with a body, 503 where the database is needed', () => {
+    for (const row of CONTRACT) {
+      const { responses, requestBody } = operation(row);
+      if (requestBody)
+        expect(Object.keys(responses)).toEqual(expect.arrayContaining(['413', '415']));
+    }
+    expect(operation(CONTRACT[0]).responses['503']).toBeDefined();
+    expect(paths['/health/live'].get.responses['503']).toBeUndefined();
+    expect(paths['/.well-known/jwks.json'].get.responses['503']).toBeUndefined();
+  });
+
+  it('documents nothing the contract does not have, and no internal extension leaks', () => {
+    const documented = Object.entries(paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(documented.sort()).toEqual(CONTRACT.map((row) => row.operation).sort());
+    expect(JSON.stringify(paths)).not.toContain('x-without-database');
+  });
+});
