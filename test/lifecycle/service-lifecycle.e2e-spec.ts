@@ -15,9 +15,11 @@ jest.setTimeout(60_000);
  * under DATA_DIR, migrates, seeds, serves; it stops cleanly and starts again on the same data.
  */
 describe('the service on embedded PostgreSQL (no DATABASE_URL)', () => {
-  const dataDir = clusterTempDir('auth-lifecycle-');
+  // Like `.data` in a fresh clone: a directory the service itself creates, in one anyone can enter.
+  const checkout = clusterTempDir('auth-lifecycle-');
+  const dataDir = path.join(checkout, '.data');
   const env = { DATA_DIR: dataDir, LOG_LEVEL: 'info' };
-  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+  afterAll(() => rm(checkout, { recursive: true, force: true }));
 
   /** The cluster's port from postmaster.pid, while it runs, and its generated password. */
   async function users(): Promise<{ email: string; is_superuser: boolean }[]> {
