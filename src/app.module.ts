@@ -1,4 +1,5 @@
 import { Module, type DynamicModule, type ModuleMetadata } from '@nestjs/common';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import type { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
@@ -17,6 +18,7 @@ export class AppModule {
         DatabaseModule,
         UsersModule,
         AuthModule,
+        AuditModule,
         HealthModule,
         ...extraImports,
       ],

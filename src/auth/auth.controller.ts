@@ -1,4 +1,4 @@
-import { Body, Controller, Header, HttpCode, Post, Req } from '@nestjs/common';
+import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -8,7 +8,8 @@ import {
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
+import { Client, type ClientInfo } from '../common/client-info';
+import { CurrentActor, type Actor } from '../common/decorators/actor.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { OptionalAuth } from '../common/decorators/optional-auth.decorator';
 import { Public } from '../common/decorators/public.decorator';
@@ -16,7 +17,6 @@ import { ApiProblems } from '../common/openapi/api-problems.decorator';
 import type { Principal } from '../common/principal';
 import { toUserResponse, UserResponseSchema, type UserResponse } from '../users/dto/user.response';
 import { AuthService } from './auth.service';
-import { clientInfo } from './client-info';
 import {
   LoginSchema,
   LogoutSchema,
@@ -39,8 +39,11 @@ export class AuthController {
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ standardSchema: UserResponseSchema })
   @ApiProblems('validation_failed', 'weak_password', 'signup_disabled', 'email_taken')
-  async signup(@Body({ schema: SignupSchema }) body: SignupRequest): Promise<UserResponse> {
-    return toUserResponse(await this.auth.signup(body));
+  async signup(
+    @Body({ schema: SignupSchema }) body: SignupRequest,
+    @Client() client: ClientInfo,
+  ): Promise<UserResponse> {
+    return toUserResponse(await this.auth.signup(body, client));
   }
 
   @Public()
@@ -57,9 +60,9 @@ export class AuthController {
   @ApiProblems('validation_failed', 'invalid_credentials', 'account_disabled', 'too_many_attempts')
   login(
     @Body({ schema: LoginSchema }) body: LoginRequest,
-    @Req() request: FastifyRequest,
+    @Client() client: ClientInfo,
   ): Promise<TokenPair> {
-    return this.auth.login(body.email, body.password, clientInfo(request));
+    return this.auth.login(body.email, body.password, client);
   }
 
   @Public()
@@ -75,8 +78,11 @@ export class AuthController {
   })
   @ApiOkResponse({ standardSchema: TokenPairSchema })
   @ApiProblems('validation_failed', 'invalid_refresh_token', 'refresh_token_reused')
-  refresh(@Body({ schema: RefreshSchema }) body: RefreshRequest): Promise<TokenPair> {
-    return this.auth.refresh(body.refreshToken);
+  refresh(
+    @Body({ schema: RefreshSchema }) body: RefreshRequest,
+    @Client() client: ClientInfo,
+  ): Promise<TokenPair> {
+    return this.auth.refresh(body.refreshToken, client);
   }
 
   @OptionalAuth()
@@ -92,8 +98,14 @@ export class AuthController {
   async logout(
     @CurrentUser() principal: Principal | undefined,
     @Body({ schema: LogoutSchema }) body: LogoutRequest,
+    @Client() client: ClientInfo,
   ): Promise<void> {
-    await this.auth.logout(principal, body?.refreshToken);
+    const actor = principal && {
+      userId: principal.user.id,
+      sessionId: principal.sessionId,
+      client,
+    };
+    await this.auth.logout(actor, body?.refreshToken, client);
   }
 
   @Post('logout-all')
@@ -102,7 +114,7 @@ export class AuthController {
   @ApiOperation({ summary: 'End every session of the current user' })
   @ApiNoContentResponse({ description: 'All sessions are revoked' })
   @ApiProblems('invalid_token')
-  async logoutAll(@CurrentUser() principal: Principal): Promise<void> {
-    await this.auth.logoutAll(principal);
+  async logoutAll(@CurrentActor() actor: Actor): Promise<void> {
+    await this.auth.logoutAll(actor);
   }
 }

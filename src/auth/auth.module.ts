@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
+import { AuditModule } from '../audit/audit.module';
 import { HealthModule } from '../health/health.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
@@ -23,6 +24,7 @@ import { JwtKeys } from './tokens/jwt-keys';
     PasswordsModule,
     SessionsModule,
     HealthModule,
+    AuditModule,
   ],
   controllers: [AuthController, SessionsController, JwksController],
   providers: [

@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
+import { AuditLog } from '../audit/audit-log.service';
+import type { ClientInfo } from '../common/client-info';
+import type { Actor } from '../common/decorators/actor.decorator';
 import { ApiException } from '../common/errors/api-exception';
-import type { Principal } from '../common/principal';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../health/metrics.service';
 import type { UserRecord } from '../users/user.record';
 import { UsersService } from '../users/users.service';
 import type { TokenPair } from './dto/auth-responses';
-import { SessionsService, type ClientInfo } from './sessions/sessions.service';
+import { SessionsService } from './sessions/sessions.service';
 import { AccessTokens } from './tokens/access-tokens.service';
 
 /** Sign-up, login, refresh and logout: the token side of the service. */
@@ -17,16 +19,18 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly accessTokens: AccessTokens,
     private readonly metrics: Metrics,
+    private readonly audit: AuditLog,
     private readonly config: AppConfig,
   ) {}
 
-  signup(input: {
-    email: string;
-    password: string;
-    fullName?: string | null;
-  }): Promise<UserRecord> {
+  async signup(
+    input: { email: string; password: string; fullName?: string | null },
+    client: ClientInfo,
+  ): Promise<UserRecord> {
     if (!this.config.signupEnabled) throw new ApiException('signup_disabled');
-    return this.users.register(input);
+    const user = await this.users.register(input);
+    this.audit.record({ type: 'signup', userId: user.id, client });
+    return user;
   }
 
   /**
@@ -34,30 +38,44 @@ export class AuthService {
    * disabled account is only revealed to someone who knows its password.
    */
   async login(email: string, password: string, client: ClientInfo): Promise<TokenPair> {
-    const user = await this.users.authenticate(email, password);
-    if (!user) {
-      this.metrics.login('invalid_credentials');
+    const result = await this.users.authenticate(email, password);
+    if (result.outcome !== 'authenticated') {
+      this.failedLogin(
+        email,
+        result.outcome,
+        result.outcome === 'wrong_password' ? result.userId : null,
+        client,
+      );
       throw new ApiException('invalid_credentials');
     }
+    const { user } = result;
     if (!user.isActive) {
-      this.metrics.login('account_disabled');
+      this.failedLogin(email, 'account_disabled', user.id, client);
       throw new ApiException('account_disabled');
     }
     const { session, refreshToken } = await this.sessions.start(user.id, client);
     this.metrics.login('succeeded');
+    this.audit.record({ type: 'login_succeeded', userId: user.id, sessionId: session.id, client });
     return this.tokenPair(user.id, session.id, user.roles, refreshToken, session.expiresAt);
   }
 
-  async refresh(refreshToken: string): Promise<TokenPair> {
+  async refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {
     const rotation = await this.sessions.rotate(refreshToken);
     this.metrics.refresh(rotation.outcome);
     if (rotation.outcome === 'reused') {
+      this.audit.record({
+        type: 'refresh_reuse_detected',
+        userId: rotation.userId,
+        sessionId: rotation.sessionId,
+        client,
+      });
       throw new ApiException('refresh_token_reused', {
         detail: 'This refresh token was already used; the session has been revoked',
       });
     }
     if (rotation.outcome === 'invalid') throw new ApiException('invalid_refresh_token');
     const { session } = rotation;
+    this.audit.record({ type: 'refresh', userId: session.userId, sessionId: session.id, client });
     return this.tokenPair(
       session.userId,
       session.id,
@@ -68,23 +86,46 @@ export class AuthService {
   }
 
   /** Ends the caller's session: the bearer token's, or the one a refresh token belongs to. */
-  async logout(principal: Principal | undefined, refreshToken: string | undefined): Promise<void> {
-    if (principal) {
-      await this.sessions.revoke(principal.sessionId, 'logout');
-      return;
-    }
-    if (refreshToken === undefined) {
+  async logout(
+    actor: Actor | undefined,
+    refreshToken: string | undefined,
+    client: ClientInfo,
+  ): Promise<void> {
+    let session: { id: string; userId: string } | undefined;
+    if (actor?.sessionId) {
+      session = { id: actor.sessionId, userId: actor.userId };
+    } else if (refreshToken !== undefined) {
+      session = await this.sessions.sessionOfToken(refreshToken);
+      if (!session) throw new ApiException('invalid_refresh_token');
+    } else {
       throw new ApiException('invalid_token', {
         detail: 'Send a bearer access token, or a refresh token in the body',
       });
     }
-    const session = await this.sessions.sessionOfToken(refreshToken);
-    if (!session) throw new ApiException('invalid_refresh_token');
-    await this.sessions.revoke(session.id, 'logout');
+    if (await this.sessions.revoke(session.id, 'logout')) {
+      this.audit.record({ type: 'logout', userId: session.userId, sessionId: session.id, client });
+    }
   }
 
-  async logoutAll(principal: Principal): Promise<void> {
-    await this.sessions.revokeAllForUser(principal.user.id, 'logout_all');
+  async logoutAll(actor: Actor): Promise<void> {
+    const count = await this.sessions.revokeAllForUser(actor.userId, 'logout_all');
+    this.audit.record({
+      type: 'logout',
+      userId: actor.userId,
+      sessionId: actor.sessionId,
+      client: actor.client,
+      detail: { allSessions: true, sessionsRevoked: count },
+    });
+  }
+
+  private failedLogin(
+    email: string,
+    reason: 'unknown_email' | 'wrong_password' | 'account_disabled',
+    userId: string | null,
+    client: ClientInfo,
+  ): void {
+    this.metrics.login(reason === 'account_disabled' ? 'account_disabled' : 'invalid_credentials');
+    this.audit.record({ type: 'login_failed', userId, client, detail: { email, reason } });
   }
 
   private tokenPair(

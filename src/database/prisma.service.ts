@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
 import { AppConfig } from '../config/app-config';
 import { PrismaClient } from '../generated/prisma/client';
 import { DatabaseServer } from './database-server';
@@ -41,38 +42,54 @@ function statementName(sql: string): string {
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   private static readonly logger = new Logger('Database');
 
+  /**
+   * The connection pool, shared with the few components that speak node-postgres themselves
+   * (rate-limiter-flexible's PostgreSQL store), so the service keeps one pool and one set of
+   * timeouts. Prisma ends it on $disconnect.
+   */
+  readonly pool: Pool;
+  private readonly finalWork: (() => Promise<void>)[] = [];
+
   constructor(
     private readonly server: DatabaseServer,
     config: AppConfig,
   ) {
+    const pool = new Pool({
+      connectionString: server.url,
+      max: config.database.poolSize,
+      connectionTimeoutMillis: DATABASE_TIMEOUTS.connectionMs,
+      statement_timeout: DATABASE_TIMEOUTS.statementMs,
+      query_timeout: DATABASE_TIMEOUTS.queryMs,
+      idle_in_transaction_session_timeout: DATABASE_TIMEOUTS.idleInTransactionMs,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      application_name: 'auth-service',
+    });
     super({
-      adapter: new PrismaPg(
-        {
-          connectionString: server.url,
-          max: config.database.poolSize,
-          connectionTimeoutMillis: DATABASE_TIMEOUTS.connectionMs,
-          statement_timeout: DATABASE_TIMEOUTS.statementMs,
-          query_timeout: DATABASE_TIMEOUTS.queryMs,
-          idle_in_transaction_session_timeout: DATABASE_TIMEOUTS.idleInTransactionMs,
-          idleTimeoutMillis: 30_000,
-          keepAlive: true,
-          application_name: 'auth-service',
-        },
-        {
-          // An idle connection dropped by a database restart is replaced on the next checkout.
-          onPoolError: (error) =>
-            PrismaService.logger.warn(`Idle database connection lost: ${error.message}`),
-          // Named (prepared) statements: PostgreSQL parses and plans each query once per
-          // connection instead of on every execution.
-          statementNameGenerator: ({ sql }) => statementName(sql),
-        },
-      ),
+      adapter: new PrismaPg(pool, {
+        disposeExternalPool: true,
+        // An idle connection dropped by a database restart is replaced on the next checkout.
+        onPoolError: (error) =>
+          PrismaService.logger.warn(`Idle database connection lost: ${error.message}`),
+        // Named (prepared) statements: PostgreSQL parses and plans each query once per
+        // connection instead of on every execution.
+        statementNameGenerator: ({ sql }) => statementName(sql),
+      }),
       errorFormat: 'minimal',
       transactionOptions: {
         maxWait: DATABASE_TIMEOUTS.transactionMaxWaitMs,
         timeout: DATABASE_TIMEOUTS.transactionMs,
       },
     });
+    this.pool = pool;
+  }
+
+  /**
+   * Registers work that must reach the database before it is closed at shutdown (buffered audit
+   * events). Nest runs shutdown hooks module by module, so this does not depend on their order.
+   */
+  beforeDisconnect(work: () => Promise<void>): void {
+    this.finalWork.push(work);
   }
 
   /** `SELECT 1`, for readiness. */
@@ -85,6 +102,7 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
    * hooks), so in-flight requests keep their connections; the embedded database stops last.
    */
   async onApplicationShutdown(): Promise<void> {
+    await Promise.all(this.finalWork.map((work) => work().catch(() => undefined)));
     await this.$disconnect();
     await this.server.stop();
   }

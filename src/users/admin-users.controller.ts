@@ -7,10 +7,9 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { CurrentUser } from '../common/decorators/current-user.decorator';
+import { CurrentActor, type Actor } from '../common/decorators/actor.decorator';
 import { RequireSuperuser } from '../common/decorators/require-superuser.decorator';
 import { ApiProblems } from '../common/openapi/api-problems.decorator';
-import type { Principal } from '../common/principal';
 import type { Page } from '../common/validation/page';
 import { ResourceIdPipe } from '../common/validation/resource-id.pipe';
 import {
@@ -53,8 +52,11 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'Create a user' })
   @ApiCreatedResponse({ standardSchema: UserResponseSchema })
   @ApiProblems('validation_failed', 'weak_password', 'email_taken')
-  async create(@Body({ schema: CreateUserSchema }) body: CreateUserRequest): Promise<UserResponse> {
-    return toUserResponse(await this.users.create(body));
+  async create(
+    @CurrentActor() actor: Actor,
+    @Body({ schema: CreateUserSchema }) body: CreateUserRequest,
+  ): Promise<UserResponse> {
+    return toUserResponse(await this.users.create(body, actor));
   }
 
   @Get(':id')
@@ -75,10 +77,11 @@ export class AdminUsersController {
   @ApiOkResponse({ standardSchema: UserResponseSchema })
   @ApiProblems('validation_failed', 'weak_password', 'not_found', 'email_taken')
   async update(
+    @CurrentActor() actor: Actor,
     @Param('id', ResourceIdPipe) id: string,
     @Body({ schema: UpdateUserSchema }) body: UpdateUserRequest,
   ): Promise<UserResponse> {
-    return toUserResponse(await this.users.update(id, body));
+    return toUserResponse(await this.users.update(id, body, actor));
   }
 
   @Delete(':id')
@@ -87,9 +90,9 @@ export class AdminUsersController {
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiProblems('not_found', 'forbidden', 'cannot_delete_self')
   async delete(
-    @CurrentUser() principal: Principal,
+    @CurrentActor() actor: Actor,
     @Param('id', ResourceIdPipe) id: string,
   ): Promise<void> {
-    await this.users.delete(principal.user.id, id);
+    await this.users.delete(actor, id);
   }
 }

@@ -18,6 +18,7 @@ export interface NewUser {
   /** Canonical form (normalizeEmail). */
   email: string;
   passwordHash: string;
+  passwordChangedAt?: Date;
   fullName?: string | null;
   isActive?: boolean;
   isSuperuser?: boolean;

@@ -6,6 +6,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { CurrentActor, type Actor } from '../common/decorators/actor.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { ApiProblems } from '../common/openapi/api-problems.decorator';
 import type { Principal } from '../common/principal';
@@ -41,10 +42,10 @@ export class UsersController {
   @ApiOkResponse({ standardSchema: UserResponseSchema })
   @ApiProblems('validation_failed', 'email_taken')
   async update(
-    @CurrentUser() principal: Principal,
+    @CurrentActor() actor: Actor,
     @Body({ schema: UpdateProfileSchema }) body: UpdateProfileRequest,
   ): Promise<UserResponse> {
-    return toUserResponse(await this.users.updateProfile(principal.user.id, body));
+    return toUserResponse(await this.users.updateProfile(actor, body));
   }
 
   @Post('password')
@@ -53,14 +54,9 @@ export class UsersController {
   @ApiNoContentResponse({ description: 'Changed' })
   @ApiProblems('validation_failed', 'invalid_current_password', 'weak_password')
   async changePassword(
-    @CurrentUser() principal: Principal,
+    @CurrentActor() actor: Actor,
     @Body({ schema: ChangePasswordSchema }) body: ChangePasswordRequest,
   ): Promise<void> {
-    await this.users.changePassword(
-      principal.user.id,
-      principal.sessionId,
-      body.currentPassword,
-      body.newPassword,
-    );
+    await this.users.changePassword(actor, body.currentPassword, body.newPassword);
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { PasswordsModule } from '../auth/passwords/passwords.module';
 import { SessionsModule } from '../auth/sessions/sessions.module';
 import { AdminUsersController } from './admin-users.controller';
@@ -8,7 +9,7 @@ import { UsersRepository } from './users.repository';
 import { UsersService } from './users.service';
 
 @Module({
-  imports: [PasswordsModule, SessionsModule],
+  imports: [PasswordsModule, SessionsModule, AuditModule],
   controllers: [UsersController, AdminUsersController],
   providers: [UsersRepository, UsersService, FirstSuperuserSeeder],
   exports: [UsersService],

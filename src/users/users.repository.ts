@@ -6,6 +6,12 @@ import { USER_COLUMNS, type NewUser, type UserRecord } from './user.record';
 
 export type UserChanges = Partial<Omit<NewUser, 'email'>> & { email?: string };
 
+/** A new password, hashed: set together with the time it changed. */
+export interface NewPassword {
+  passwordHash: string;
+  passwordChangedAt: Date;
+}
+
 /**
  * Users in PostgreSQL. Every read selects USER_COLUMNS explicitly; the password hash is read only
  * by `findCredentials`, for UsersService's password checks, and never leaves UsersModule.
@@ -56,8 +62,8 @@ export class UsersRepository {
   }
 
   /** Throws P2025 (RecordNotFound) when there is no such user. */
-  async delete(id: string, db: Db = this.prisma): Promise<void> {
-    await db.user.delete({ where: { id }, select: { id: true } });
+  delete(id: string, db: Db = this.prisma): Promise<UserRecord> {
+    return db.user.delete({ where: { id }, select: USER_COLUMNS });
   }
 
   /** A page of users, newest first, optionally matching `search` in email or full name. */

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { PasswordHasher } from '../auth/passwords/password-hasher';
-import { SessionsService } from '../auth/sessions/sessions.service';
+import { SessionsService, type RevocationReason } from '../auth/sessions/sessions.service';
+import { AuditLog } from '../audit/audit-log.service';
+import type { Actor } from '../common/decorators/actor.decorator';
 import { isAcceptablePasswordLength } from '../common/credentials';
 import { ApiException } from '../common/errors/api-exception';
 import type { Page } from '../common/validation/page';
@@ -15,7 +17,12 @@ import type {
   UpdateUserRequest,
 } from './dto/user-requests';
 import type { UserRecord } from './user.record';
-import { UsersRepository, type UserChanges } from './users.repository';
+import { UsersRepository, type NewPassword, type UserChanges } from './users.repository';
+
+export type Authentication =
+  | { outcome: 'authenticated'; user: UserRecord }
+  | { outcome: 'wrong_password'; userId: string }
+  | { outcome: 'unknown_email' };
 
 const WEAK_PASSWORD_DETAIL =
   'A password is 8 to 128 characters long, counted after Unicode NFKC normalisation';
@@ -34,6 +41,7 @@ export class UsersService {
     private readonly sessions: SessionsService,
     private readonly invalidations: CacheInvalidationBus,
     private readonly prisma: PrismaService,
+    private readonly audit: AuditLog,
   ) {}
 
   findById(id: string): Promise<UserRecord | null> {
@@ -47,19 +55,25 @@ export class UsersService {
   }
 
   /**
-   * The user with this email and password, or null. An unknown email costs one argon2 verify like
-   * a wrong password does, so neither the answer nor its timing tells them apart. A hash made with
-   * other argon2 parameters is replaced now that the password is known.
+   * Checks an email and password. An unknown email costs one argon2 verify like a wrong password
+   * does, so neither the answer nor its timing tells them apart (the outcome says which, for the
+   * audit trail only). A hash made with other argon2 parameters is replaced now that the password
+   * is known.
    */
-  async authenticate(email: string, password: string): Promise<UserRecord | null> {
+  async authenticate(email: string, password: string): Promise<Authentication> {
     const found = await this.users.findCredentials({ email });
-    if (!found) return this.hasher.verifyDummy(password).then(() => null);
+    if (!found) {
+      await this.hasher.verifyDummy(password);
+      return { outcome: 'unknown_email' };
+    }
     const { passwordHash, ...user } = found;
-    if (!(await this.hasher.verify(passwordHash, password))) return null;
+    if (!(await this.hasher.verify(passwordHash, password))) {
+      return { outcome: 'wrong_password', userId: user.id };
+    }
     if (this.hasher.needsRehash(passwordHash)) {
       await this.users.update(user.id, { passwordHash: await this.hasher.hash(password) });
     }
-    return user;
+    return { outcome: 'authenticated', user };
   }
 
   /** Whether `password` is this user's current password. */
@@ -69,52 +83,96 @@ export class UsersService {
   }
 
   /** Sign-up: an ordinary, active user. */
-  register(input: {
+  async register(input: {
     email: string;
     password: string;
     fullName?: string | null;
   }): Promise<UserRecord> {
-    return this.create({ ...input, isSuperuser: false, isActive: true, roles: [] });
-  }
-
-  async create(input: CreateUserRequest): Promise<UserRecord> {
-    const passwordHash = await this.hashAcceptable(input.password);
+    const password = await this.preparePassword(input.password);
     return this.translateErrors(() =>
       this.users.create({
         email: input.email,
-        passwordHash,
         fullName: input.fullName ?? null,
-        isSuperuser: input.isSuperuser ?? false,
-        isActive: input.isActive ?? true,
-        roles: input.roles ?? [],
+        isSuperuser: false,
+        isActive: true,
+        roles: [],
+        ...password,
       }),
     );
   }
 
-  updateProfile(userId: string, changes: UpdateProfileRequest): Promise<UserRecord> {
-    return this.change(userId, changes);
+  /** An administrator creates a user. */
+  async create(input: CreateUserRequest, actor: Actor): Promise<UserRecord> {
+    const password = await this.preparePassword(input.password);
+    const user = await this.translateErrors(() =>
+      this.users.create({
+        email: input.email,
+        fullName: input.fullName ?? null,
+        isSuperuser: input.isSuperuser ?? false,
+        isActive: input.isActive ?? true,
+        roles: input.roles ?? [],
+        ...password,
+      }),
+    );
+    this.audit.record({
+      type: 'user_created',
+      userId: user.id,
+      sessionId: actor.sessionId,
+      client: actor.client,
+      detail: { actorId: actor.userId, isSuperuser: user.isSuperuser, roles: user.roles },
+    });
+    return user;
+  }
+
+  async updateProfile(actor: Actor, changes: UpdateProfileRequest): Promise<UserRecord> {
+    const user = await this.change(actor.userId, changes);
+    this.recordUpdate(actor, actor.userId, Object.keys(changes));
+    return user;
   }
 
   /** Sets a new password and ends every other session of the user (the current one stays). */
-  async changePassword(
-    userId: string,
-    currentSessionId: string | undefined,
-    currentPassword: string,
-    newPassword: string,
-  ): Promise<void> {
-    if (!(await this.hasPassword(userId, currentPassword))) {
+  async changePassword(actor: Actor, currentPassword: string, newPassword: string): Promise<void> {
+    if (!(await this.hasPassword(actor.userId, currentPassword))) {
       throw new ApiException('invalid_current_password');
     }
-    const passwordHash = await this.hashAcceptable(newPassword);
-    await this.prisma.$transaction(async (tx) => {
-      await this.change(userId, { passwordHash }, tx);
-      await this.sessions.revokeAllForUser(
-        userId,
-        'password_changed',
-        { exceptSessionId: currentSessionId },
-        tx,
-      );
+    const password = await this.preparePassword(newPassword);
+    await this.prisma.$transaction((tx) =>
+      this.applyPassword(actor.userId, password, 'password_changed', actor.sessionId, tx),
+    );
+    this.audit.record({
+      type: 'password_changed',
+      userId: actor.userId,
+      sessionId: actor.sessionId,
+      client: actor.client,
     });
+  }
+
+  /**
+   * Checks a new password against the policy (weak_password) and hashes it, before any
+   * transaction is opened: hashing takes tens of milliseconds.
+   */
+  async preparePassword(password: string): Promise<NewPassword> {
+    if (!isAcceptablePasswordLength(password)) {
+      throw new ApiException('weak_password', { detail: WEAK_PASSWORD_DETAIL });
+    }
+    return { passwordHash: await this.hasher.hash(password), passwordChangedAt: new Date() };
+  }
+
+  /**
+   * The one way a password changes (the user, an administrator, a reset): the new hash, and every
+   * session of the user revoked but `keepSessionId`, in the caller's transaction. Reset tokens
+   * issued before `passwordChangedAt` are void from then on.
+   */
+  async applyPassword(
+    userId: string,
+    password: NewPassword,
+    reason: RevocationReason,
+    keepSessionId: string | undefined,
+    tx: Db,
+  ): Promise<UserRecord> {
+    const user = await this.change(userId, password, tx);
+    await this.sessions.revokeAllForUser(userId, reason, { exceptSessionId: keepSessionId }, tx);
+    return user;
   }
 
   list(query: ListUsersQuery): Promise<Page<UserRecord>> {
@@ -126,33 +184,49 @@ export class UsersService {
    * role and superuser changes reach every instance's cache within the second, so existing tokens
    * carry no more privilege than the new state.
    */
-  async update(id: string, changes: UpdateUserRequest): Promise<UserRecord> {
+  async update(id: string, changes: UpdateUserRequest, actor: Actor): Promise<UserRecord> {
     const { password, ...rest } = changes;
-    const update: UserChanges = { ...rest };
-    if (password !== undefined) update.passwordHash = await this.hashAcceptable(password);
-    return this.prisma.$transaction(async (tx) => {
-      const user = await this.change(id, update, tx);
-      if (changes.isActive === false || password !== undefined) {
-        await this.sessions.revokeAllForUser(
-          id,
-          changes.isActive === false ? 'user_deactivated' : 'admin',
-          {},
-          tx,
-        );
+    const prepared = password === undefined ? undefined : await this.preparePassword(password);
+    const user = await this.prisma.$transaction(async (tx) => {
+      if (prepared) await this.applyPassword(id, prepared, 'admin', undefined, tx);
+      const updated = await this.change(id, rest, tx);
+      if (changes.isActive === false) {
+        await this.sessions.revokeAllForUser(id, 'user_deactivated', {}, tx);
       }
-      return user;
+      return updated;
+    });
+    this.recordUpdate(actor, id, Object.keys(changes));
+    return user;
+  }
+
+  /** Deletes a user; sessions, tokens and keys go with it (cascade). Not oneself. */
+  async delete(actor: Actor, id: string): Promise<void> {
+    if (actor.userId === id) throw new ApiException('cannot_delete_self');
+    const deleted = await this.translateErrors(() =>
+      this.prisma.$transaction(async (tx) => {
+        const user = await this.users.delete(id, tx);
+        await this.invalidations.publish({ kind: 'user', id }, tx);
+        return user;
+      }),
+    );
+    this.audit.record({
+      type: 'user_deleted',
+      userId: id,
+      sessionId: actor.sessionId,
+      client: actor.client,
+      detail: { actorId: actor.userId, email: deleted.email },
     });
   }
 
-  /** Deletes a user; sessions and tokens go with it (cascade). A superuser cannot delete itself. */
-  async delete(actorId: string, id: string): Promise<void> {
-    if (actorId === id) throw new ApiException('cannot_delete_self');
-    await this.translateErrors(() =>
-      this.prisma.$transaction(async (tx) => {
-        await this.users.delete(id, tx);
-        await this.invalidations.publish({ kind: 'user', id }, tx);
-      }),
-    );
+  /** Names the fields changed, never their values (one of them may be a password). */
+  private recordUpdate(actor: Actor, userId: string, fields: string[]): void {
+    this.audit.record({
+      type: 'user_updated',
+      userId,
+      sessionId: actor.sessionId,
+      client: actor.client,
+      detail: { actorId: actor.userId, fields: fields.sort() },
+    });
   }
 
   private async change(
@@ -168,13 +242,6 @@ export class UsersService {
     return this.translateErrors(() =>
       db === this.prisma ? this.prisma.$transaction((tx) => run(tx)) : run(db),
     );
-  }
-
-  private async hashAcceptable(password: string): Promise<string> {
-    if (!isAcceptablePasswordLength(password)) {
-      throw new ApiException('weak_password', { detail: WEAK_PASSWORD_DETAIL });
-    }
-    return this.hasher.hash(password);
   }
 
   private async translateErrors<T>(work: () => Promise<T>): Promise<T> {

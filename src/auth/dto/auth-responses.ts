@@ -30,7 +30,7 @@ export type SessionResponse = z.infer<typeof SessionSchema>;
 
 export function toSessionResponse(
   session: SessionRecord,
-  currentSessionId: string,
+  currentSessionId: string | undefined,
 ): SessionResponse {
   return {
     id: session.id,

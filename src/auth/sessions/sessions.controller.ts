@@ -7,8 +7,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { z } from 'zod';
+import { CurrentActor, type Actor } from '../../common/decorators/actor.decorator';
 import { CurrentUser } from '../../common/decorators/current-user.decorator';
-import { ApiException } from '../../common/errors/api-exception';
 import { ApiProblems } from '../../common/openapi/api-problems.decorator';
 import type { Principal } from '../../common/principal';
 import { ResourceIdPipe } from '../../common/validation/resource-id.pipe';
@@ -37,11 +37,9 @@ export class SessionsController {
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiProblems('not_found')
   async revoke(
-    @CurrentUser() principal: Principal,
+    @CurrentActor() actor: Actor,
     @Param('id', ResourceIdPipe) id: string,
   ): Promise<void> {
-    if (!(await this.sessions.revokeOwn(principal.user.id, id, 'revoked_by_user'))) {
-      throw new ApiException('not_found', { detail: 'No such session' });
-    }
+    await this.sessions.revokeOwn(actor, id);
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../../audit/audit.module';
 import { RefreshTokenCodec } from '../tokens/refresh-token-codec';
 import { SessionsRepository } from './sessions.repository';
 import { SessionsService } from './sessions.service';
@@ -8,6 +9,7 @@ import { SessionsService } from './sessions.service';
  * can revoke sessions without depending on AuthModule.
  */
 @Module({
+  imports: [AuditModule],
   providers: [SessionsRepository, SessionsService, RefreshTokenCodec],
   exports: [SessionsService, SessionsRepository],
 })

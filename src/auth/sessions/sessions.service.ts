@@ -7,6 +7,10 @@ import {
 import { AppConfig } from '../../config/app-config';
 import { CacheInvalidationBus } from '../../database/cache-invalidation-bus';
 import { PrismaService } from '../../database/prisma.service';
+import { AuditLog } from '../../audit/audit-log.service';
+import type { ClientInfo } from '../../common/client-info';
+import type { Actor } from '../../common/decorators/actor.decorator';
+import { ApiException } from '../../common/errors/api-exception';
 import type { Db } from '../../database/transaction';
 import { RefreshTokenCodec } from '../tokens/refresh-token-codec';
 import {
@@ -14,11 +18,6 @@ import {
   type RefreshableSession,
   type SessionRecord,
 } from './sessions.repository';
-
-export interface ClientInfo {
-  userAgent: string | null;
-  ip: string | null;
-}
 
 export interface StartedSession {
   session: SessionRecord;
@@ -60,6 +59,7 @@ export class SessionsService implements OnApplicationBootstrap, OnApplicationShu
     private readonly codec: RefreshTokenCodec,
     private readonly prisma: PrismaService,
     private readonly invalidations: CacheInvalidationBus,
+    private readonly audit: AuditLog,
     config: AppConfig,
   ) {
     this.ttlMs = config.refreshTokens.ttlSeconds * 1000;
@@ -137,11 +137,19 @@ export class SessionsService implements OnApplicationBootstrap, OnApplicationShu
     );
   }
 
-  /** Revokes a session of this user's; false (so: 404) for anyone else's or an unknown one. */
-  async revokeOwn(userId: string, sessionId: string, reason: RevocationReason): Promise<boolean> {
-    return this.inTransaction(undefined, (tx) =>
-      this.revokeWithin(tx, { id: sessionId, userId }, reason, new Date()),
+  /** Revokes one of the caller's sessions; anyone else's, or an unknown one, is 404. */
+  async revokeOwn(actor: Actor, sessionId: string): Promise<void> {
+    const revoked = await this.inTransaction(undefined, (tx) =>
+      this.revokeWithin(tx, { id: sessionId, userId: actor.userId }, 'revoked_by_user', new Date()),
     );
+    if (!revoked) throw new ApiException('not_found', { detail: 'No such session' });
+    this.audit.record({
+      type: 'session_revoked',
+      userId: actor.userId,
+      sessionId,
+      client: actor.client,
+      detail: { bySessionId: actor.sessionId ?? null },
+    });
   }
 
   async revokeAllForUser(

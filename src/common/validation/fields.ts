@@ -30,3 +30,7 @@ export const rolesField = z
   .transform((roles) => [...new Set(roles)]);
 
 export const uuidField = z.uuid();
+
+/** Pagination, as `GET /users` has it: offset from 0, limit 1..100 (default 50). */
+export const offsetField = z.coerce.number().int().min(0).max(1_000_000).default(0);
+export const limitField = z.coerce.number().int().min(1).max(100).default(50);

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import {
   emailField,
   fullNameField,
+  limitField,
+  offsetField,
   passwordField,
   rolesField,
 } from '../../common/validation/fields';
@@ -33,8 +35,8 @@ export type UpdateUserRequest = z.infer<typeof UpdateUserSchema>;
 
 export const ListUsersQuerySchema = z
   .strictObject({
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-    limit: z.coerce.number().int().min(1).max(100).default(50),
+    offset: offsetField,
+    limit: limitField,
     search: z.string().trim().max(254).optional(),
   })
   .meta({ id: 'ListUsersQuery' });

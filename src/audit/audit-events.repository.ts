@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../database/prisma.service';
+import type { Prisma } from '../generated/prisma/client';
+import type { Page } from '../common/validation/page';
+import type { AuditEventRecord } from './audit-event';
+
+const COLUMNS = {
+  id: true,
+  type: true,
+  at: true,
+  userId: true,
+  sessionId: true,
+  ip: true,
+  userAgent: true,
+  detail: true,
+} as const satisfies Prisma.AuditEventSelect;
+
+export interface AuditEventFilter {
+  userId?: string;
+  type?: string;
+  since?: Date;
+}
+
+/** The audit trail in PostgreSQL: appended in batches, read newest first, pruned by age. */
+@Injectable()
+export class AuditEventsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async insertMany(events: AuditEventRecord[]): Promise<void> {
+    await this.prisma.auditEvent.createMany({
+      data: events.map((event) => ({ ...event, detail: event.detail as Prisma.InputJsonValue })),
+    });
+  }
+
+  async list(
+    filter: AuditEventFilter,
+    page: { offset: number; limit: number },
+  ): Promise<Page<AuditEventRecord>> {
+    const where: Prisma.AuditEventWhereInput = {
+      userId: filter.userId,
+      type: filter.type,
+      at: filter.since ? { gte: filter.since } : undefined,
+    };
+    const [data, count] = await this.prisma.$transaction([
+      this.prisma.auditEvent.findMany({
+        where,
+        select: COLUMNS,
+        orderBy: [{ at: 'desc' }, { id: 'desc' }],
+        skip: page.offset,
+        take: page.limit,
+      }),
+      this.prisma.auditEvent.count({ where }),
+    ]);
+    return { data, count };
+  }
+
+  async deleteBefore(cutoff: Date): Promise<number> {
+    const { count } = await this.prisma.auditEvent.deleteMany({ where: { at: { lt: cutoff } } });
+    return count;
+  }
+}

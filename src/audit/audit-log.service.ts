@@ -1,0 +1,128 @@
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { uuidv7 } from '../common/uuid';
+import { AppConfig } from '../config/app-config';
+import { DatabaseSchemaService } from '../database/database-schema.service';
+import { PrismaService } from '../database/prisma.service';
+import type { AuditEventInput, AuditEventRecord } from './audit-event';
+import { AuditEventsRepository } from './audit-events.repository';
+
+/** A batch is written when this many events wait, or this long after the first of them. */
+const BATCH_SIZE = 200;
+const FLUSH_DELAY_MS = 250;
+/** Beyond this many unwritten events (the database away for long), new ones are dropped. */
+const MAX_PENDING = 20_000;
+/** A batch that cannot be written is tried again with the next ones, this many times in all. */
+const MAX_ATTEMPTS = 3;
+const PRUNE_INTERVAL_MS = 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+
+interface Pending {
+  event: AuditEventRecord;
+  attempts: number;
+}
+
+/**
+ * The audit trail's writer. Recording an event is synchronous and cannot fail: events are queued in
+ * memory and written in batches, off the request path, so an audit write never fails or delays
+ * the request it describes. The price, stated plainly: events still queued when the process dies
+ * abruptly are lost (a normal shutdown writes them first), and an event becomes readable up to
+ * FLUSH_DELAY_MS after it happened (the read endpoints write what is queued before reading).
+ */
+@Injectable()
+export class AuditLog implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(AuditLog.name);
+  private pending: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private dropped = 0;
+  private prune: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly events: AuditEventsRepository,
+    private readonly prisma: PrismaService,
+    private readonly schema: DatabaseSchemaService,
+    private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.prisma.beforeDisconnect(() => this.flush());
+    this.schema.afterMigrations(() => {
+      void this.pruneExpired();
+      this.prune ??= setInterval(() => void this.pruneExpired(), PRUNE_INTERVAL_MS).unref();
+      return Promise.resolve();
+    });
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.prune);
+  }
+
+  record(input: AuditEventInput): void {
+    if (this.pending.length >= MAX_PENDING) {
+      if (this.dropped++ % 1000 === 0) {
+        this.logger.warn(`Audit events are not being written; ${this.dropped} dropped so far`);
+      }
+      return;
+    }
+    const at = new Date();
+    this.pending.push({
+      attempts: 0,
+      event: {
+        id: uuidv7(at.getTime()),
+        type: input.type,
+        at,
+        userId: input.userId ?? null,
+        sessionId: input.sessionId ?? null,
+        ip: input.client?.ip ?? null,
+        userAgent: input.client?.userAgent ?? null,
+        detail: input.detail ?? {},
+      },
+    });
+    if (this.pending.length >= BATCH_SIZE) this.schedule(0);
+    else this.schedule(FLUSH_DELAY_MS);
+  }
+
+  /** Writes every queued event (those that can be written); resolves when done, never rejects. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.writing = this.writing.then(() => this.writeQueued());
+    return this.writing;
+  }
+
+  async pruneExpired(): Promise<void> {
+    try {
+      const cutoff = new Date(Date.now() - this.config.auditRetentionDays * DAY_MS);
+      const count = await this.events.deleteBefore(cutoff);
+      if (count) this.logger.log(`Deleted ${count} audit events older than the retention period`);
+    } catch (error) {
+      this.logger.warn(`Audit retention pruning failed: ${(error as Error).message}`);
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.timer && delayMs > 0) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.flush(), delayMs);
+    this.timer.unref();
+  }
+
+  private async writeQueued(): Promise<void> {
+    while (this.pending.length) {
+      const batch = this.pending.splice(0, BATCH_SIZE);
+      try {
+        await this.events.insertMany(batch.map((item) => item.event));
+      } catch (error) {
+        const retry = batch.filter((item) => ++item.attempts < MAX_ATTEMPTS);
+        this.logger.warn(
+          `Could not write ${batch.length} audit events (${retry.length} kept for a retry): ` +
+            (error as Error).message.split('\n')[0],
+        );
+        // Older events go back first; the newest are the ones that do not fit.
+        this.pending = [...retry, ...this.pending].slice(0, MAX_PENDING);
+        if (this.pending.length) this.schedule(FLUSH_DELAY_MS * 4);
+        return;
+      }
+    }
+  }
+}
