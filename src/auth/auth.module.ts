@@ -7,6 +7,7 @@ import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
+import { PasswordResetModule } from './password-reset/password-reset.module';
 import { PasswordsModule } from './passwords/passwords.module';
 import { AuthStateCache } from './principal/auth-state.cache';
 import { SessionsController } from './sessions/sessions.controller';
@@ -25,6 +26,7 @@ import { JwtKeys } from './tokens/jwt-keys';
     SessionsModule,
     HealthModule,
     AuditModule,
+    PasswordResetModule,
   ],
   controllers: [AuthController, SessionsController, JwksController],
   providers: [

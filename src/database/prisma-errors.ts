@@ -105,6 +105,11 @@ export function isDatabaseUnavailableError(error: unknown): boolean {
     if (typeof code === 'string' && (UNAVAILABLE_NODE_CODES.has(code) || /^P10\d\d$/.test(code))) {
       return true;
     }
+    // node-postgres's DatabaseError carries the SQLSTATE (used directly by the rate limiter's
+    // store); 42P01, an undefined table, is a database that has not been migrated yet.
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      return UNAVAILABLE_SQLSTATE.test(code) || code === '42P01';
+    }
     // node-postgres's own pool and connection failures, and the schema engine's (which carry
     // Prisma's P1xxx texts but no code), are plain Errors.
     return UNAVAILABLE_MESSAGES.test(error.message);

@@ -48,6 +48,10 @@ export class UsersService {
     return this.users.findById(id);
   }
 
+  findByEmail(email: string): Promise<UserRecord | null> {
+    return this.users.findByEmail(email);
+  }
+
   async findOrFail(id: string): Promise<UserRecord> {
     const user = await this.users.findById(id);
     if (!user) throw new ApiException('not_found', { detail: 'No such user' });

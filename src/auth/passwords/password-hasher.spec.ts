@@ -1,7 +1,7 @@
 import { ApiException } from '../../common/errors/api-exception';
 import type { AppConfig } from '../../config/app-config';
 import { PasswordHasher } from './password-hasher';
-import { WorkLimiter } from './work-limiter';
+import { WorkLimiter } from '../../common/work-limiter';
 
 const config = { argon2: { memoryKib: 1024, timeCost: 1, parallelism: 1 } } as AppConfig;
 

@@ -4,7 +4,7 @@ import { argon2id, hash, needsRehash, verify, type HashOptions } from 'argon2';
 import { normalizePassword } from '../../common/credentials';
 import { ApiException } from '../../common/errors/api-exception';
 import { AppConfig } from '../../config/app-config';
-import { WorkLimiter, WorkQueueFullError } from './work-limiter';
+import { WorkLimiter, WorkQueueFullError } from '../../common/work-limiter';
 
 /** How long a client refused for lack of hashing capacity should wait. */
 const BUSY_RETRY_AFTER_SECONDS = 1;

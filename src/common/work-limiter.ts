@@ -6,9 +6,9 @@ export class WorkQueueFullError extends Error {
 }
 
 /**
- * A semaphore with a bounded queue. At most `concurrency` tasks run at once (argon2 runs on the
- * libuv thread pool, and more hashes than cores only make each one slower); up to `queueLimit`
- * wait; beyond that, callers are refused at once instead of piling up.
+ * A semaphore with a bounded queue. At most `concurrency` tasks run at once (for argon2, which
+ * runs on the libuv thread pool, more hashes than cores only make each one slower); up to
+ * `queueLimit` wait; beyond that, callers are refused at once instead of piling up.
  */
 export class WorkLimiter {
   private running = 0;

@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../../database/prisma.service';
+import type { Db } from '../../database/transaction';
+import type { TokenHash } from '../tokens/refresh-token-codec';
+
+/**
+ * Password-reset tokens (their SHA-256 only). A token is live while unexpired and not older than
+ * its user's last password change; one per user, so a newer request replaces the older token.
+ */
+@Injectable()
+export class PasswordResetTokensRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async replace(
+    userId: string,
+    tokenHash: TokenHash,
+    createdAt: Date,
+    expiresAt: Date,
+  ): Promise<void> {
+    await this.prisma.passwordResetToken.upsert({
+      where: { userId },
+      create: { userId, tokenHash, createdAt, expiresAt },
+      update: { tokenHash, createdAt, expiresAt },
+      select: { userId: true },
+    });
+  }
+
+  /** Whether a live token has this hash (a cheap check before any password is hashed). */
+  async isLive(tokenHash: TokenHash, now: Date): Promise<boolean> {
+    const [row] = await this.prisma.$queryRaw<{ live: boolean }[]>`
+      SELECT true AS live
+        FROM password_reset_tokens t JOIN users u ON u.id = t.user_id
+       WHERE t.token_hash = ${tokenHash} AND t.expires_at > ${now}
+         AND t.created_at >= u.password_changed_at`;
+    return !!row;
+  }
+
+  /**
+   * Spends a live token: deletes it and returns its user, in one statement, so of two requests
+   * racing with one token exactly one gets it. Undefined when it is not live.
+   */
+  async claim(tokenHash: TokenHash, now: Date, db: Db): Promise<string | undefined> {
+    const [row] = await db.$queryRaw<{ userId: string }[]>`
+      DELETE FROM password_reset_tokens t USING users u
+       WHERE t.token_hash = ${tokenHash} AND u.id = t.user_id
+         AND t.expires_at > ${now} AND t.created_at >= u.password_changed_at
+      RETURNING t.user_id::text AS "userId"`;
+    return row?.userId;
+  }
+}

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { ApiException } from '../common/errors/api-exception';
+import { PrismaService } from '../database/prisma.service';
+
+export interface RateLimitOptions {
+  /** Prefix of this limit's keys, unique per limit. */
+  name: string;
+  /** How many requests a key may make in `durationSeconds`. */
+  points: number;
+  durationSeconds: number;
+}
+
+/** A limit on how often a key (an email, an IP) may do something. */
+export class RateLimit {
+  constructor(private readonly limiter: RateLimiterPostgres) {}
+
+  /**
+   * Counts one request for `key`; beyond the limit, 429 too_many_attempts with Retry-After.
+   * A failure of the store (the database away) is left to the caller's error handling (503).
+   */
+  async consume(key: string): Promise<void> {
+    try {
+      await this.limiter.consume(key);
+    } catch (result) {
+      if (!(result instanceof RateLimiterRes)) throw result;
+      throw new ApiException('too_many_attempts', {
+        detail: 'Too many requests; try again later',
+        retryAfterSeconds: Math.max(1, Math.ceil(result.msBeforeNext / 1000)),
+      });
+    }
+  }
+}
+
+/**
+ * Rate limits shared by every instance: rate-limiter-flexible's PostgreSQL store on the service's
+ * own pool, one atomic upsert per request, in the `rate_limits` table (created by our migrations,
+ * in the layout the store expects). Keys are hashed, so the table holds no emails or addresses.
+ */
+@Injectable()
+export class RateLimits {
+  constructor(private readonly prisma: PrismaService) {}
+
+  create(options: RateLimitOptions): RateLimit {
+    return new RateLimit(
+      new RateLimiterPostgres({
+        storeClient: this.prisma.pool,
+        storeType: 'pool',
+        tableName: 'rate_limits',
+        tableCreated: true,
+        clearExpiredByTimeout: true,
+        keyPrefix: options.name,
+        points: options.points,
+        duration: options.durationSeconds,
+      }),
+    );
+  }
+
+  /** The key under which `value` (an email, an IP) is counted. */
+  static key(value: string): string {
+    return createHash('sha256').update(value).digest('base64url');
+  }
+}

@@ -1,0 +1,261 @@
+import {
+  bearer,
+  get,
+  login,
+  newAccount,
+  post,
+  refresh,
+  uniqueEmail,
+  within,
+} from '../support/auth';
+import { captureLogs } from '../support/logs';
+import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+const RESET_URL = 'https://app.example.com/reset-password';
+
+/** The token in a reset mail's link, checking the link's shape on the way. */
+function tokenFrom(text: string): string {
+  const links = text.match(/https:\/\/app\.example\.com\/reset-password\?token=[^\s"<]+/g) ?? [];
+  expect(links).toHaveLength(1);
+  const token = new URL(links[0]!).searchParams.get('token')!;
+  expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  return token;
+}
+
+let ipCounter = 0;
+/** A distinct client address, so the per-IP limit does not mix tests up. */
+const freshIp = () => `198.51.100.${++ipCounter}`;
+
+describe('password reset by email (real SMTP)', () => {
+  let t: TestApp;
+  let smtp: SmtpSink;
+
+  beforeAll(async () => {
+    smtp = await startSmtpSink();
+    t = await createTestApp({ SMTP_URL: smtp.url, PASSWORD_RESET_URL: RESET_URL });
+  });
+  afterAll(async () => {
+    await t.close();
+    await smtp.close();
+  });
+
+  const requestReset = (email: string, ip = freshIp()) =>
+    t.request({
+      method: 'POST',
+      url: '/auth/password-reset/request',
+      payload: { email },
+      remoteAddress: ip,
+    });
+  const confirm = (token: string, newPassword: string) =>
+    post(t, '/auth/password-reset/confirm', { token, newPassword });
+
+  it('mails a link whose token sets a new password and ends every session', async () => {
+    const account = await newAccount(t, 'reset');
+    const otherSession = await login(t, account.email, account.password);
+
+    const res = await requestReset(account.email);
+    expect(res.statusCode).toBe(202);
+    expect(res.body).toBe('');
+
+    const mail = await smtp.next(account.email);
+    expect(mail.subject).toBe('Reset your password');
+    expect(mail.from?.text).toContain('no-reply@localhost');
+    const token = tokenFrom(mail.text ?? '');
+    expect(tokenFrom(String(mail.html))).toBe(token);
+    // Nothing else secret: not the password, not the user's tokens.
+    for (const secret of [account.password, account.tokens.refreshToken, account.id]) {
+      expect(`${mail.text}${String(mail.html)}`).not.toContain(secret);
+    }
+
+    expect((await confirm(token, 'a brand new password')).statusCode).toBe(204);
+
+    // Every session of the user is over: access and refresh tokens alike.
+    for (const session of [account.tokens, otherSession]) {
+      expect((await get(t, '/users/me', session.accessToken)).statusCode).toBe(401);
+      expect((await refresh(t, session.refreshToken)).statusCode).toBe(401);
+    }
+    const { email, password } = account;
+    expect((await post(t, '/auth/login', { email, password })).statusCode).toBe(401);
+    await login(t, account.email, 'a brand new password');
+  });
+
+  it('accepts a token once; an altered, unknown or expired one is 400 invalid_token', async () => {
+    const account = await newAccount(t, 'reset-once');
+    await requestReset(account.email);
+    const token = tokenFrom((await smtp.next(account.email)).text ?? '');
+
+    const altered = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
+    for (const bad of [altered, 'not-a-token', 'A'.repeat(43)]) {
+      const res = await confirm(bad, 'another new password');
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'invalid_token', status: 400 });
+    }
+    expect((await confirm(token, 'another new password')).statusCode).toBe(204);
+    const reused = await confirm(token, 'yet another password');
+    expect(reused.statusCode).toBe(400);
+    expect(reused.json().code).toBe('invalid_token');
+    await login(t, account.email, 'another new password');
+
+    // Expired: the same kind of token, past its expiry.
+    await requestReset(account.email);
+    const late = tokenFrom((await smtp.next(account.email)).text ?? '');
+    await t.db.query(
+      `UPDATE password_reset_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`,
+      [account.id],
+    );
+    expect((await confirm(late, 'too late password')).json().code).toBe('invalid_token');
+    await login(t, account.email, 'another new password');
+  });
+
+  it('keeps the token when the new password is refused (weak_password)', async () => {
+    const account = await newAccount(t, 'reset-weak');
+    await requestReset(account.email);
+    const token = tokenFrom((await smtp.next(account.email)).text ?? '');
+    const weak = await confirm(token, 'short');
+    expect(weak.statusCode).toBe(400);
+    expect(weak.json().code).toBe('weak_password');
+    expect((await confirm(token, 'long enough now')).statusCode).toBe(204);
+  });
+
+  it('voids a token when a newer one is requested, or the password changes', async () => {
+    const account = await newAccount(t, 'reset-void');
+    await requestReset(account.email);
+    const first = tokenFrom((await smtp.next(account.email)).text ?? '');
+    await requestReset(account.email);
+    const second = tokenFrom((await smtp.next(account.email)).text ?? '');
+    expect(second).not.toBe(first);
+    expect((await confirm(first, 'first token password')).json().code).toBe('invalid_token');
+
+    const changed = await t.request({
+      method: 'POST',
+      url: '/users/me/password',
+      headers: bearer(account.tokens.accessToken),
+      payload: { currentPassword: account.password, newPassword: 'changed by the user' },
+    });
+    expect(changed.statusCode).toBe(204);
+    expect((await confirm(second, 'second token password')).json().code).toBe('invalid_token');
+    await login(t, account.email, 'changed by the user');
+  });
+
+  it('answers an unknown email exactly like a known one, and mails nothing', async () => {
+    const known = await newAccount(t, 'reset-known');
+    const unknownEmail = uniqueEmail('nobody');
+    const a = await requestReset(known.email);
+    const b = await requestReset(unknownEmail);
+    expect([b.statusCode, b.body, b.headers['content-type']]).toEqual([
+      a.statusCode,
+      a.body,
+      a.headers['content-type'],
+    ]);
+    await smtp.next(known.email);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(smtp.messages.some((m) => m.to && JSON.stringify(m.to).includes(unknownEmail))).toBe(
+      false,
+    );
+  });
+
+  it('takes the same time for an unknown email as for a known one (median of 15)', async () => {
+    const knownEmails = await Promise.all(
+      Array.from({ length: 15 }, async () => (await newAccount(t, 'timing')).email),
+    );
+    const time = async (email: string) => {
+      const started = process.hrtime.bigint();
+      const res = await requestReset(email);
+      expect(res.statusCode).toBe(202);
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    };
+    const median = (values: number[]) => values.sort((x, y) => x - y)[values.length >> 1];
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (const email of knownEmails) {
+      known.push(await time(email));
+      unknown.push(await time(uniqueEmail('timing-nobody')));
+    }
+    const [k, u] = [median(known), median(unknown)];
+    // Sending the mail on the request path would add an SMTP exchange to the known emails.
+    expect(Math.abs(k - u)).toBeLessThan(Math.max(3, 0.3 * Math.max(k, u)));
+    await Promise.all(knownEmails.map((email) => smtp.next(email)));
+  });
+
+  it('limits requests per email and per client IP (429 with Retry-After)', async () => {
+    const email = uniqueEmail('reset-limit');
+    for (let i = 0; i < 3; i++) expect((await requestReset(email)).statusCode).toBe(202);
+    const limited = await requestReset(email);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json().code).toBe('too_many_attempts');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+
+    const ip = freshIp();
+    for (let i = 0; i < 20; i++) {
+      expect((await requestReset(uniqueEmail('reset-ip'), ip)).statusCode).toBe(202);
+    }
+    const fromIp = await requestReset(uniqueEmail('reset-ip'), ip);
+    expect(fromIp.statusCode).toBe(429);
+    expect(Number(fromIp.headers['retry-after'])).toBeGreaterThan(0);
+    // Another client is not affected.
+    expect((await requestReset(uniqueEmail('reset-ip'))).statusCode).toBe(202);
+  });
+
+  it('records the request and the completion in the audit trail', async () => {
+    const account = await newAccount(t, 'reset-audit');
+    await requestReset(account.email);
+    const token = tokenFrom((await smtp.next(account.email)).text ?? '');
+    await confirm(token, 'audited new password');
+    const fresh = await login(t, account.email, 'audited new password');
+    const events = (await get(t, '/users/me/security-events', fresh.accessToken)).json();
+    const types = events.map((e: { type: string }) => e.type);
+    expect(types).toEqual(
+      expect.arrayContaining(['password_reset_requested', 'password_reset_completed']),
+    );
+    expect(JSON.stringify(events)).not.toContain(token);
+  });
+
+  it('rejects bad bodies with 400 validation_failed', async () => {
+    for (const payload of [{}, { email: 'not-an-email' }, { email: 'a@example.com', extra: 1 }]) {
+      const res = await post(t, '/auth/password-reset/request', payload);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().code).toBe('validation_failed');
+    }
+    for (const payload of [{}, { token: 'x' }, { token: '', newPassword: 'long enough' }]) {
+      expect((await post(t, '/auth/password-reset/confirm', payload)).json().code).toBe(
+        'validation_failed',
+      );
+    }
+  });
+});
+
+describe('password reset mail without SMTP, or with SMTP failing', () => {
+  it('writes the message to the log with the token redacted (outside development)', async () => {
+    const logs = captureLogs('info');
+    const t = await createTestApp({ PASSWORD_RESET_URL: RESET_URL }, { logger: logs.logger });
+    try {
+      const account = await newAccount(t, 'reset-log');
+      expect(
+        (await post(t, '/auth/password-reset/request', { email: account.email })).statusCode,
+      ).toBe(202);
+      await within(5_000, async () => logs.text().includes('Mail not sent'));
+      expect(logs.text()).toContain(`${RESET_URL}?token=[REDACTED]`);
+      const [, token] = /token=([A-Za-z0-9_-]{43})/.exec(logs.text()) ?? [];
+      expect(token).toBeUndefined();
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('still answers 202 when the SMTP server cannot be reached, and logs why', async () => {
+    const logs = captureLogs('info');
+    const t = await createTestApp(
+      { SMTP_URL: 'smtp://127.0.0.1:1', PASSWORD_RESET_URL: RESET_URL },
+      { logger: logs.logger },
+    );
+    try {
+      const account = await newAccount(t, 'reset-smtp-down');
+      const res = await post(t, '/auth/password-reset/request', { email: account.email });
+      expect(res.statusCode).toBe(202);
+      await within(15_000, async () => logs.text().includes('could not be sent'));
+    } finally {
+      await t.close();
+    }
+  });
+});
