@@ -2,10 +2,9 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
 import { z } from 'zod';
+import { API_KEY_SECURITY } from './common/decorators/scopes.decorator';
 import { ProblemSchema } from './common/openapi/problem.schema';
 import { documentSharedProblems } from './common/openapi/shared-problems';
-
-export const API_KEY_SECURITY = 'api-key';
 
 /** Swagger UI at /docs and the OpenAPI 3 document at /docs/json. */
 export function setUpOpenApi(app: NestFastifyApplication): void {

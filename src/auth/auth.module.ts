@@ -4,6 +4,9 @@ import { JwtModule } from '@nestjs/jwt';
 import { AuditModule } from '../audit/audit.module';
 import { HealthModule } from '../health/health.module';
 import { UsersModule } from '../users/users.module';
+import { ApiKeysController } from './api-keys/api-keys.controller';
+import { ApiKeysRepository } from './api-keys/api-keys.repository';
+import { ApiKeysService } from './api-keys/api-keys.service';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './guards/jwt-auth.guard';
@@ -28,13 +31,15 @@ import { JwtKeys } from './tokens/jwt-keys';
     AuditModule,
     PasswordResetModule,
   ],
-  controllers: [AuthController, SessionsController, JwksController],
+  controllers: [AuthController, SessionsController, JwksController, ApiKeysController],
   providers: [
     AuthService,
     AccessTokens,
     JwtKeys,
     JwtStrategy,
     AuthStateCache,
+    ApiKeysService,
+    ApiKeysRepository,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
   ],
 })

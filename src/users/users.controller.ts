@@ -8,6 +8,7 @@ import {
 } from '@nestjs/swagger';
 import { CurrentActor, type Actor } from '../common/decorators/actor.decorator';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
+import { Scopes } from '../common/decorators/scopes.decorator';
 import { ApiProblems } from '../common/openapi/api-problems.decorator';
 import type { Principal } from '../common/principal';
 import {
@@ -28,7 +29,8 @@ export class UsersController {
   constructor(private readonly users: UsersService) {}
 
   @Get()
-  @ApiOperation({ summary: 'The current user' })
+  @Scopes('users:read')
+  @ApiOperation({ summary: 'The current user (also with an API key that has users:read)' })
   @ApiOkResponse({ standardSchema: UserResponseSchema })
   me(@CurrentUser() principal: Principal): UserResponse {
     return toUserResponse(principal.user);

@@ -27,26 +27,65 @@ describe('revocation across instances', () => {
     await a.close();
   });
 
-  const onB = (url: string, accessToken: string) =>
+  /** A GET on B with an access token, or with headers (an API key). */
+  const onB = (url: string, credential: string | Record<string, string>) =>
     b
       .getHttpAdapter()
       .getInstance()
-      .inject({ method: 'GET', url, headers: bearer(accessToken) });
+      .inject({
+        method: 'GET',
+        url,
+        headers: typeof credential === 'string' ? bearer(credential) : credential,
+      });
   /** Asserts B still accepts, so B has the state cached, then that B refuses within 1 s. */
   async function expectRefusedOnBWithinASecond(
     url: string,
-    accessToken: string,
+    credential: string | Record<string, string>,
     change: () => Promise<unknown>,
     refused = 401,
   ) {
-    expect((await onB(url, accessToken)).statusCode).toBe(200);
+    expect((await onB(url, credential)).statusCode).toBe(200);
     await change();
-    const ms = await within(
-      1_000,
-      async () => (await onB(url, accessToken)).statusCode === refused,
-    );
+    const ms = await within(1_000, async () => (await onB(url, credential)).statusCode === refused);
     expect(ms).toBeLessThan(1_000);
   }
+
+  async function apiKeyOf(accessToken: string): Promise<{ id: string; key: string }> {
+    const res = await post(
+      a,
+      '/auth/api-keys',
+      { name: 'ci', scopes: ['users:read'] },
+      bearer(accessToken),
+    );
+    expect(res.statusCode).toBe(201);
+    return res.json();
+  }
+
+  it('an API key revoked on A', async () => {
+    const { tokens } = await newAccount(a);
+    const { id, key } = await apiKeyOf(tokens.accessToken);
+    await expectRefusedOnBWithinASecond('/users/me', { 'x-api-key': key }, () =>
+      a.request({
+        method: 'DELETE',
+        url: `/auth/api-keys/${id}`,
+        headers: bearer(tokens.accessToken),
+      }),
+    );
+  });
+
+  it('the owner of an API key deactivated on A', async () => {
+    const account = await newAccount(a);
+    const admin = await superuserTokens(a);
+    const { key } = await apiKeyOf(account.tokens.accessToken);
+    await expectRefusedOnBWithinASecond('/users/me', { 'x-api-key': key }, () =>
+      a.request({
+        method: 'PATCH',
+        url: `/users/${account.id}`,
+        payload: { isActive: false },
+        headers: bearer(admin.accessToken),
+      }),
+    );
+  });
 
   it('a logout on A', async () => {
     const { tokens } = await newAccount(a);

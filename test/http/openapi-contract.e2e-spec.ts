@@ -9,7 +9,7 @@ interface Row {
   operation: string;
   success: number;
   errors: number[];
-  auth: 'bearer' | 'none' | 'optional';
+  auth: 'bearer' | 'none' | 'optional' | 'bearer or key';
 }
 
 const CONTRACT: Row[] = [
@@ -20,7 +20,22 @@ const CONTRACT: Row[] = [
   { operation: 'POST /auth/logout-all', success: 204, errors: [401], auth: 'bearer' },
   { operation: 'GET /auth/sessions', success: 200, errors: [401], auth: 'bearer' },
   { operation: 'DELETE /auth/sessions/{id}', success: 204, errors: [401, 404], auth: 'bearer' },
-  { operation: 'GET /users/me', success: 200, errors: [401], auth: 'bearer' },
+  {
+    operation: 'POST /auth/password-reset/request',
+    success: 202,
+    errors: [400, 429],
+    auth: 'none',
+  },
+  {
+    operation: 'POST /auth/password-reset/confirm',
+    success: 204,
+    errors: [400],
+    auth: 'none',
+  },
+  { operation: 'GET /auth/api-keys', success: 200, errors: [401], auth: 'bearer' },
+  { operation: 'POST /auth/api-keys', success: 201, errors: [400, 401], auth: 'bearer' },
+  { operation: 'DELETE /auth/api-keys/{id}', success: 204, errors: [401, 404], auth: 'bearer' },
+  { operation: 'GET /users/me', success: 200, errors: [401, 403], auth: 'bearer or key' },
   { operation: 'PATCH /users/me', success: 200, errors: [400, 401, 409], auth: 'bearer' },
   { operation: 'POST /users/me/password', success: 204, errors: [400, 401], auth: 'bearer' },
   { operation: 'GET /users', success: 200, errors: [400, 401, 403], auth: 'bearer' },
@@ -28,6 +43,8 @@ const CONTRACT: Row[] = [
   { operation: 'GET /users/{id}', success: 200, errors: [401, 403, 404], auth: 'bearer' },
   { operation: 'PATCH /users/{id}', success: 200, errors: [401, 403, 404, 409], auth: 'bearer' },
   { operation: 'DELETE /users/{id}', success: 204, errors: [401, 403, 404], auth: 'bearer' },
+  { operation: 'GET /audit-events', success: 200, errors: [400, 401, 403], auth: 'bearer' },
+  { operation: 'GET /users/me/security-events', success: 200, errors: [401], auth: 'bearer' },
   { operation: 'GET /.well-known/jwks.json', success: 200, errors: [], auth: 'none' },
   { operation: 'GET /health/live', success: 200, errors: [], auth: 'none' },
   { operation: 'GET /health/ready', success: 200, errors: [503], auth: 'none' },
@@ -75,6 +92,9 @@ describe('OpenAPI document', () => {
     if (row.auth === 'none') expect(schemes).toEqual([]);
     if (row.auth === 'bearer') expect(schemes).toEqual([['bearer']]);
     if (row.auth === 'optional') expect(schemes).toEqual(expect.arrayContaining([[], ['bearer']]));
+    if (row.auth === 'bearer or key') {
+      expect(schemes).toEqual(expect.arrayContaining([['bearer'], ['api-key']]));
+    }
   });
 
   it('documents the shell’s errors: 413 and 415 with a body, 503 where the database is needed', () => {

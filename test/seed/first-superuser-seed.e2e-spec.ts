@@ -113,7 +113,7 @@ describe('seed on a database without the schema yet', () => {
   it('applies the migrations, then seeds', async () => {
     const empty = await createTestDatabase();
     try {
-      await empty.query('DROP TABLE refresh_tokens, sessions, users, _prisma_migrations');
+      await empty.query('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
       const result = await seedWith(empty);
       expect(result.code).toBe(0);
       expect(printed(result)).toHaveLength(1);

@@ -3,9 +3,11 @@ import { Reflector } from '@nestjs/core';
 import { TokenExpiredError } from 'jsonwebtoken';
 import { AUTH_OPTIONAL } from '../../common/decorators/optional-auth.decorator';
 import { IS_PUBLIC } from '../../common/decorators/public.decorator';
+import { SCOPES } from '../../common/decorators/scopes.decorator';
 import { REQUIRES_SUPERUSER } from '../../common/decorators/require-superuser.decorator';
 import { ApiException } from '../../common/errors/api-exception';
 import type { Principal } from '../../common/principal';
+import { ApiKeysService } from '../api-keys/api-keys.service';
 import { JwtStrategy } from '../strategies/jwt.strategy';
 
 interface AuthenticatedRequest {
@@ -18,14 +20,20 @@ interface RoutePolicy {
   isPublic: boolean;
   optional: boolean;
   superuser: boolean;
+  /** Set when the route accepts an API key with these scopes (@Scopes). */
+  scopes: readonly string[] | undefined;
 }
 
 /**
  * The global guard: every route needs a valid access token unless it is marked @Public() (or
- * @OptionalAuth() and called without an Authorization header), and @RequireSuperuser() routes a
- * caller who is a superuser now (not as a token once said). Any token problem is the same 401
- * invalid_token (the detail says when it merely expired); a failure of ours, such as the database
- * being away, is not a token problem and keeps its own answer (503).
+ * @OptionalAuth() and called without credentials), and @RequireSuperuser() routes a caller who is
+ * a superuser now (not as a token once said). Any token problem is the same 401 invalid_token (the
+ * detail says when it merely expired); a failure of ours, such as the database being away, is not
+ * a token problem and keeps its own answer (503).
+ *
+ * A request without an Authorization header may bring an API key (X-API-Key) instead. A wrong,
+ * revoked or expired key is 401 invalid_token like a bad token; a good key is 403 forbidden on a
+ * route that does not accept keys with its scopes (@Scopes), which is every route by default.
  *
  * The check itself is the passport-jwt strategy, run through passport's strategy protocol: as
  * passport.authenticate() does, each request gets its own object derived from the strategy, given
@@ -43,6 +51,7 @@ export class JwtAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly strategy: JwtStrategy,
+    private readonly apiKeys: ApiKeysService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -50,7 +59,12 @@ export class JwtAuthGuard implements CanActivate {
     if (policy.isPublic) return true;
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest>();
-    if (policy.optional && request.headers.authorization === undefined) return true;
+    const { authorization, 'x-api-key': apiKey } = request.headers;
+    if (authorization === undefined && apiKey !== undefined) {
+      request.user = await this.authenticateApiKey(apiKey, policy);
+      return true;
+    }
+    if (policy.optional && authorization === undefined) return true;
     const principal = await this.authenticate(request);
     if (policy.superuser && !principal.isSuperuser) {
       throw new ApiException('forbidden', { detail: 'Only a superuser may do this' });
@@ -69,10 +83,30 @@ export class JwtAuthGuard implements CanActivate {
         isPublic: flag(IS_PUBLIC),
         optional: flag(AUTH_OPTIONAL),
         superuser: flag(REQUIRES_SUPERUSER),
+        scopes: this.reflector.getAllAndOverride<string[] | undefined>(SCOPES, targets),
       };
       this.policies.set(handler, policy);
     }
     return policy;
+  }
+
+  private async authenticateApiKey(presented: unknown, policy: RoutePolicy): Promise<Principal> {
+    const found = typeof presented === 'string' ? await this.apiKeys.authenticate(presented) : null;
+    if (!found) {
+      throw new ApiException('invalid_token', { detail: 'The API key is not valid' });
+    }
+    if (!policy.scopes) {
+      throw new ApiException('forbidden', {
+        detail: 'This endpoint does not accept API keys; use an access token',
+      });
+    }
+    const missing = policy.scopes.filter((scope) => !found.scopes.includes(scope));
+    if (missing.length) {
+      throw new ApiException('forbidden', {
+        detail: `This API key lacks the scope ${missing.join(', ')}`,
+      });
+    }
+    return found.principal;
   }
 
   private authenticate(request: AuthenticatedRequest): Promise<Principal> {

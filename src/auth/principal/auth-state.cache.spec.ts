@@ -2,6 +2,7 @@ import type { CacheInvalidationBus, Invalidation } from '../../database/cache-in
 import type { UserRecord } from '../../users/user.record';
 import type { UsersService } from '../../users/users.service';
 import type { SessionState, SessionsRepository } from '../sessions/sessions.repository';
+import type { ApiKeyState, ApiKeysRepository } from '../api-keys/api-keys.repository';
 import { AuthStateCache } from './auth-state.cache';
 
 function setUp() {
@@ -22,10 +23,20 @@ function setUp() {
     findState: jest.fn(async (): Promise<SessionState | null> => ({ ...session })),
   };
   const users = { findById: jest.fn(async () => ({ id: 'u1', isActive: true }) as UserRecord) };
+  const apiKeys = {
+    findState: jest.fn(async (): Promise<ApiKeyState | null> => ({
+      id: 'k1',
+      userId: 'u1',
+      secretHash: new Uint8Array(32),
+      scopes: ['users:read'],
+      expiresAt: null,
+    })),
+  };
   const cache = new AuthStateCache(
     bus as unknown as CacheInvalidationBus,
     sessions as unknown as SessionsRepository,
     users as unknown as UsersService,
+    apiKeys as unknown as ApiKeysRepository,
   );
   cache.onModuleInit();
   return {
@@ -33,6 +44,7 @@ function setUp() {
     bus,
     sessions,
     users,
+    apiKeys,
     invalidate: (i: Invalidation) => listener(i),
     reset: () => reset(),
   };
@@ -100,5 +112,21 @@ describe('AuthStateCache', () => {
     await expect(cache.session('gone')).resolves.toBeNull();
     await expect(cache.session('gone')).resolves.toBeNull();
     expect(sessions.findState).toHaveBeenCalledTimes(1);
+  });
+
+  it('caches API keys until an api-key invalidation, and forgets them on a reset', async () => {
+    const { cache, apiKeys, invalidate, reset } = setUp();
+    await cache.apiKey('k1');
+    await cache.apiKey('k1');
+    expect(apiKeys.findState).toHaveBeenCalledTimes(1);
+    invalidate({ kind: 'session', id: 'k1' });
+    await cache.apiKey('k1');
+    expect(apiKeys.findState).toHaveBeenCalledTimes(1);
+    invalidate({ kind: 'api-key', id: 'k1' });
+    await cache.apiKey('k1');
+    expect(apiKeys.findState).toHaveBeenCalledTimes(2);
+    reset();
+    await cache.apiKey('k1');
+    expect(apiKeys.findState).toHaveBeenCalledTimes(3);
   });
 });

@@ -3,12 +3,13 @@ import { LRUCache } from 'lru-cache';
 import { CacheInvalidationBus, type Invalidation } from '../../database/cache-invalidation-bus';
 import type { UserRecord } from '../../users/user.record';
 import { UsersService } from '../../users/users.service';
+import { ApiKeysRepository, type ApiKeyState } from '../api-keys/api-keys.repository';
 import { SessionsRepository, type SessionState } from '../sessions/sessions.repository';
 
 const MAX_ENTRIES = 100_000;
 
 /**
- * Session and user state for the per-request token check, kept in memory so the hot path needs no
+ * Session, user and API-key state for the per-request credential check, kept in memory so the hot path needs no
  * database round trip. Every change to a session or user is announced on the CacheInvalidationBus
  * and dropped here on every instance within milliseconds. While the bus is not listening (it may
  * be missing announcements) nothing is served from or kept in the cache.
@@ -22,6 +23,7 @@ export class AuthStateCache implements OnModuleInit {
     },
   });
   private readonly users = new LRUCache<string, UserRecord | 'none'>({ max: MAX_ENTRIES });
+  private readonly apiKeys = new LRUCache<string, ApiKeyState | 'none'>({ max: MAX_ENTRIES });
   private readonly sessionsByUser = new Map<string, Set<string>>();
   /** Bumped by every invalidation; a read that raced one is not cached. */
   private generation = 0;
@@ -30,6 +32,7 @@ export class AuthStateCache implements OnModuleInit {
     private readonly bus: CacheInvalidationBus,
     private readonly sessionsRepository: SessionsRepository,
     private readonly usersService: UsersService,
+    private readonly apiKeysRepository: ApiKeysRepository,
   ) {}
 
   onModuleInit(): void {
@@ -69,9 +72,19 @@ export class AuthStateCache implements OnModuleInit {
     return user === 'none' ? null : user;
   }
 
+  async apiKey(id: string): Promise<ApiKeyState | null> {
+    const state = await this.read(
+      this.apiKeys,
+      id,
+      async () => (await this.apiKeysRepository.findState(id)) ?? 'none',
+    );
+    return state === 'none' ? null : state;
+  }
+
   invalidate(invalidation: Invalidation): void {
     this.generation++;
     if (invalidation.kind === 'session') this.sessions.delete(invalidation.id);
+    if (invalidation.kind === 'api-key') this.apiKeys.delete(invalidation.id);
     if (invalidation.kind === 'user') {
       this.users.delete(invalidation.id);
       for (const sessionId of this.sessionsByUser.get(invalidation.id) ?? []) {
@@ -85,6 +98,7 @@ export class AuthStateCache implements OnModuleInit {
     this.generation++;
     this.sessions.clear();
     this.users.clear();
+    this.apiKeys.clear();
     this.sessionsByUser.clear();
   }
 

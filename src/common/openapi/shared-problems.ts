@@ -13,7 +13,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 /**
  * Adds the error responses that come from the application shell rather than from a route, so
  * that every operation in the document lists them: the body limit and JSON-only bodies for
- * operations that take a body, and 503 when the database cannot be reached (within 5 seconds,
+ * operations that take a body, 403 for an API key where it is not accepted, and 503 when the database cannot be reached (within 5 seconds,
  * with Retry-After) for every operation that needs it. Route-declared responses are kept.
  */
 export function documentSharedProblems(document: OpenAPIObject): void {
@@ -29,6 +29,13 @@ export function documentSharedProblems(document: OpenAPIObject): void {
         responses[ERROR_CODES.unsupported_media_type.status] ??= problemResponse(
           ['unsupported_media_type'],
           'the body is not application/json',
+        );
+      }
+      const authenticated = (operation.security ?? []).some((scheme) => 'bearer' in scheme);
+      if (authenticated) {
+        responses[ERROR_CODES.forbidden.status] ??= problemResponse(
+          ['forbidden'],
+          'an API key (X-API-Key) on a route that does not accept one with its scopes',
         );
       }
       const extensions = operation as unknown as Record<string, unknown>;

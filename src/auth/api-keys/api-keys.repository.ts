@@ -1,0 +1,81 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../../database/prisma.service';
+import type { Db } from '../../database/transaction';
+import type { Prisma } from '../../generated/prisma/client';
+
+export const API_KEY_COLUMNS = {
+  id: true,
+  name: true,
+  scopes: true,
+  createdAt: true,
+  lastUsedAt: true,
+  expiresAt: true,
+} as const satisfies Prisma.ApiKeySelect;
+
+export type ApiKeyRecord = Prisma.ApiKeyGetPayload<{ select: typeof API_KEY_COLUMNS }>;
+
+/** What checking a presented key needs. */
+export interface ApiKeyState {
+  id: string;
+  userId: string;
+  secretHash: Uint8Array;
+  scopes: string[];
+  expiresAt: Date | null;
+}
+
+@Injectable()
+export class ApiKeysRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  create(key: {
+    id: string;
+    userId: string;
+    name: string;
+    secretHash: Uint8Array<ArrayBuffer>;
+    scopes: string[];
+    expiresAt: Date | null;
+  }): Promise<ApiKeyRecord> {
+    return this.prisma.apiKey.create({ data: key, select: API_KEY_COLUMNS });
+  }
+
+  countForUser(userId: string): Promise<number> {
+    return this.prisma.apiKey.count({ where: { userId } });
+  }
+
+  listForUser(userId: string): Promise<ApiKeyRecord[]> {
+    return this.prisma.apiKey.findMany({
+      where: { userId },
+      select: API_KEY_COLUMNS,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    });
+  }
+
+  findState(id: string): Promise<ApiKeyState | null> {
+    return this.prisma.apiKey.findUnique({
+      where: { id },
+      select: { id: true, userId: true, secretHash: true, scopes: true, expiresAt: true },
+    });
+  }
+
+  /** Deletes the user's key; null when it is not theirs or does not exist. */
+  async deleteOwn(userId: string, id: string, db: Db): Promise<ApiKeyRecord | null> {
+    const [deleted] = await db.$queryRaw<ApiKeyRecord[]>`
+      DELETE FROM api_keys WHERE id = ${id}::uuid AND user_id = ${userId}::uuid
+      RETURNING id::text, name, scopes, created_at AS "createdAt",
+                last_used_at AS "lastUsedAt", expires_at AS "expiresAt"`;
+    return deleted ?? null;
+  }
+
+  /**
+   * Records a use. `first` is true for exactly one caller, whichever instance it is on: the row
+   * is locked while its previous value is read.
+   */
+  async touch(id: string, now: Date): Promise<{ first: boolean } | undefined> {
+    const [row] = await this.prisma.$queryRaw<{ first: boolean }[]>`
+      WITH previous AS (SELECT id, last_used_at FROM api_keys WHERE id = ${id}::uuid FOR UPDATE)
+      UPDATE api_keys k SET last_used_at = ${now}
+        FROM previous WHERE k.id = previous.id
+      RETURNING previous.last_used_at IS NULL AS first`;
+    return row;
+  }
+}
