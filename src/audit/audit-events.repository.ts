@@ -15,6 +15,8 @@ const COLUMNS = {
   detail: true,
 } as const satisfies Prisma.AuditEventSelect;
 
+const PRUNE_BATCH = 5_000;
+
 export interface AuditEventFilter {
   userId?: string;
   type?: string;
@@ -54,8 +56,18 @@ export class AuditEventsRepository {
     return { data, count };
   }
 
+  /**
+   * Deletes events older than `cutoff`, a bounded batch per statement (each well inside the
+   * statement timeout, none holding many locks), until none is left.
+   */
   async deleteBefore(cutoff: Date): Promise<number> {
-    const { count } = await this.prisma.auditEvent.deleteMany({ where: { at: { lt: cutoff } } });
-    return count;
+    let total = 0;
+    for (;;) {
+      const deleted = await this.prisma.$executeRaw`
+        DELETE FROM audit_events WHERE id IN (
+          SELECT id FROM audit_events WHERE at < ${cutoff} LIMIT ${PRUNE_BATCH})`;
+      total += deleted;
+      if (deleted < PRUNE_BATCH) return total;
+    }
   }
 }

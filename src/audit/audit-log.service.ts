@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } fro
 import { uuidv7 } from '../common/uuid';
 import { AppConfig } from '../config/app-config';
 import { DatabaseSchemaService } from '../database/database-schema.service';
+import { firstLine, isDatabaseUnavailableError } from '../database/prisma-errors';
 import { PrismaService } from '../database/prisma.service';
 import type { AuditEventInput, AuditEventRecord } from './audit-event';
 import { AuditEventsRepository } from './audit-events.repository';
@@ -11,15 +12,10 @@ const BATCH_SIZE = 200;
 const FLUSH_DELAY_MS = 250;
 /** Beyond this many unwritten events (the database away for long), new ones are dropped. */
 const MAX_PENDING = 20_000;
-/** A batch that cannot be written is tried again with the next ones, this many times in all. */
-const MAX_ATTEMPTS = 3;
+/** While the database is away, queued events are retried this often. */
+const RETRY_DELAY_MS = 1_000;
 const PRUNE_INTERVAL_MS = 3600 * 1000;
 const DAY_MS = 24 * 3600 * 1000;
-
-interface Pending {
-  event: AuditEventRecord;
-  attempts: number;
-}
 
 /**
  * The audit trail's writer. Recording an event is synchronous and cannot fail: events are queued in
@@ -31,7 +27,8 @@ interface Pending {
 @Injectable()
 export class AuditLog implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(AuditLog.name);
-  private pending: Pending[] = [];
+  private pending: AuditEventRecord[] = [];
+  private unavailableSince: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private dropped = 0;
@@ -45,7 +42,7 @@ export class AuditLog implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   onModuleInit(): void {
-    this.prisma.beforeDisconnect(() => this.flush());
+    this.prisma.beforeDisconnect(() => this.flush(), 'flush');
     this.schema.afterMigrations(() => {
       void this.pruneExpired();
       this.prune ??= setInterval(() => void this.pruneExpired(), PRUNE_INTERVAL_MS).unref();
@@ -66,17 +63,14 @@ export class AuditLog implements OnModuleInit, OnApplicationShutdown {
     }
     const at = new Date();
     this.pending.push({
-      attempts: 0,
-      event: {
-        id: uuidv7(at.getTime()),
-        type: input.type,
-        at,
-        userId: input.userId ?? null,
-        sessionId: input.sessionId ?? null,
-        ip: input.client?.ip ?? null,
-        userAgent: input.client?.userAgent ?? null,
-        detail: input.detail ?? {},
-      },
+      id: uuidv7(at.getTime()),
+      type: input.type,
+      at,
+      userId: input.userId ?? null,
+      sessionId: input.sessionId ?? null,
+      ip: input.client?.ip ?? null,
+      userAgent: input.client?.userAgent ?? null,
+      detail: input.detail ?? {},
     });
     if (this.pending.length >= BATCH_SIZE) this.schedule(0);
     else this.schedule(FLUSH_DELAY_MS);
@@ -111,17 +105,31 @@ export class AuditLog implements OnModuleInit, OnApplicationShutdown {
     while (this.pending.length) {
       const batch = this.pending.splice(0, BATCH_SIZE);
       try {
-        await this.events.insertMany(batch.map((item) => item.event));
+        await this.events.insertMany(batch);
       } catch (error) {
-        const retry = batch.filter((item) => ++item.attempts < MAX_ATTEMPTS);
-        this.logger.warn(
-          `Could not write ${batch.length} audit events (${retry.length} kept for a retry): ` +
-            (error as Error).message.split('\n')[0],
-        );
-        // Older events go back first; the newest are the ones that do not fit.
-        this.pending = [...retry, ...this.pending].slice(0, MAX_PENDING);
-        if (this.pending.length) this.schedule(FLUSH_DELAY_MS * 4);
-        return;
+        if (isDatabaseUnavailableError(error)) {
+          // The database is away: keep everything (up to MAX_PENDING) and try again later.
+          this.pending = [...batch, ...this.pending].slice(0, MAX_PENDING);
+          if (this.unavailableSince === undefined) {
+            this.unavailableSince = Date.now();
+            this.logger.warn(`Could not write audit events, will retry: ${firstLine(error)}`);
+          }
+          this.schedule(RETRY_DELAY_MS);
+          return;
+        }
+        await this.writeOneByOne(batch);
+      }
+      this.unavailableSince = undefined;
+    }
+  }
+
+  /** A batch the database refused: each event on its own, so only a bad one is lost. */
+  private async writeOneByOne(batch: AuditEventRecord[]): Promise<void> {
+    for (const event of batch) {
+      try {
+        await this.events.insertMany([event]);
+      } catch (error) {
+        this.logger.warn(`Could not write an audit event (${event.type}): ${firstLine(error)}`);
       }
     }
   }

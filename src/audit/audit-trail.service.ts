@@ -19,8 +19,23 @@ export class AuditTrail {
     return this.events.list(filter, { offset, limit });
   }
 
+  /**
+   * A user's own events. Those an administrator caused carry the administrator's session, address
+   * and user agent: the user sees that an administrator acted, not those.
+   */
   async forUser(userId: string, limit: number): Promise<AuditEventRecord[]> {
     await this.log.flush();
-    return (await this.events.list({ userId }, { offset: 0, limit })).data;
+    const { data } = await this.events.list({ userId }, { offset: 0, limit });
+    return data.map((event) => {
+      const { actorId, ...detail } = (event.detail ?? {}) as Record<string, unknown>;
+      if (actorId === undefined || actorId === userId) return event;
+      return {
+        ...event,
+        sessionId: null,
+        ip: null,
+        userAgent: null,
+        detail: { ...detail, byAdministrator: true },
+      };
+    });
   }
 }

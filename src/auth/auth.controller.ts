@@ -16,6 +16,7 @@ import { Public } from '../common/decorators/public.decorator';
 import { ApiProblems } from '../common/openapi/api-problems.decorator';
 import type { Principal } from '../common/principal';
 import { toUserResponse, UserResponseSchema, type UserResponse } from '../users/dto/user.response';
+import { LimitPerIp } from '../throttling/ip-rate-limit.guard';
 import { AuthService } from './auth.service';
 import {
   LoginSchema,
@@ -36,9 +37,16 @@ export class AuthController {
 
   @Public()
   @Post('signup')
+  @LimitPerIp()
   @ApiOperation({ summary: 'Create an account' })
   @ApiCreatedResponse({ standardSchema: UserResponseSchema })
-  @ApiProblems('validation_failed', 'weak_password', 'signup_disabled', 'email_taken')
+  @ApiProblems(
+    'validation_failed',
+    'weak_password',
+    'signup_disabled',
+    'email_taken',
+    'too_many_attempts',
+  )
   async signup(
     @Body({ schema: SignupSchema }) body: SignupRequest,
     @Client() client: ClientInfo,
@@ -48,6 +56,7 @@ export class AuthController {
 
   @Public()
   @Post('login')
+  @LimitPerIp()
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
@@ -67,6 +76,7 @@ export class AuthController {
 
   @Public()
   @Post('refresh')
+  @LimitPerIp()
   @HttpCode(200)
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
@@ -77,7 +87,12 @@ export class AuthController {
       '(refresh_token_reused). Any other unusable token is invalid_refresh_token and revokes nothing.',
   })
   @ApiOkResponse({ standardSchema: TokenPairSchema })
-  @ApiProblems('validation_failed', 'invalid_refresh_token', 'refresh_token_reused')
+  @ApiProblems(
+    'validation_failed',
+    'invalid_refresh_token',
+    'refresh_token_reused',
+    'too_many_attempts',
+  )
   refresh(
     @Body({ schema: RefreshSchema }) body: RefreshRequest,
     @Client() client: ClientInfo,

@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { AuditModule } from '../audit/audit.module';
 import { HealthModule } from '../health/health.module';
+import { ThrottlingModule } from '../throttling/throttling.module';
 import { UsersModule } from '../users/users.module';
 import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeysRepository } from './api-keys/api-keys.repository';
@@ -30,6 +31,7 @@ import { JwtKeys } from './tokens/jwt-keys';
     HealthModule,
     AuditModule,
     PasswordResetModule,
+    ThrottlingModule,
   ],
   controllers: [AuthController, SessionsController, JwksController, ApiKeysController],
   providers: [

@@ -6,7 +6,8 @@ import { ApiException } from '../common/errors/api-exception';
 import { AppConfig } from '../config/app-config';
 import { Metrics } from '../health/metrics.service';
 import type { UserRecord } from '../users/user.record';
-import { UsersService } from '../users/users.service';
+import { LoginThrottle } from '../throttling/login-throttle.service';
+import { UsersService, type Authentication } from '../users/users.service';
 import type { TokenPair } from './dto/auth-responses';
 import { SessionsService } from './sessions/sessions.service';
 import { AccessTokens } from './tokens/access-tokens.service';
@@ -20,6 +21,7 @@ export class AuthService {
     private readonly accessTokens: AccessTokens,
     private readonly metrics: Metrics,
     private readonly audit: AuditLog,
+    private readonly throttle: LoginThrottle,
     private readonly config: AppConfig,
   ) {}
 
@@ -38,7 +40,15 @@ export class AuthService {
    * disabled account is only revealed to someone who knows its password.
    */
   async login(email: string, password: string, client: ClientInfo): Promise<TokenPair> {
-    const result = await this.users.authenticate(email, password);
+    const ticket = await this.throttle.begin(email, client.ip);
+    let result: Authentication;
+    try {
+      result = await this.users.authenticate(email, password);
+    } catch (error) {
+      await this.throttle.cancel(ticket);
+      throw error;
+    }
+    await this.throttle.finish(ticket, result.outcome === 'authenticated');
     if (result.outcome !== 'authenticated') {
       this.failedLogin(
         email,

@@ -68,6 +68,8 @@ const UNAVAILABLE_MESSAGES = new RegExp(
     'Server has closed the connection',
     'does not exist on the database server',
     'Authentication failed against database server',
+    // node-postgres's query_timeout (a server that stopped answering).
+    'Query read timeout',
   ].join('|'),
   'i',
 );

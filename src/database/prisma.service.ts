@@ -48,7 +48,7 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
    * timeouts. Prisma ends it on $disconnect.
    */
   readonly pool: Pool;
-  private readonly finalWork: (() => Promise<void>)[] = [];
+  private readonly finalWork: { work: () => Promise<void>; stage: 'work' | 'flush' }[] = [];
 
   constructor(
     private readonly server: DatabaseServer,
@@ -85,11 +85,13 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
   }
 
   /**
-   * Registers work that must reach the database before it is closed at shutdown (buffered audit
-   * events). Nest runs shutdown hooks module by module, so this does not depend on their order.
+   * Registers work that must reach the database before it is closed at shutdown, run in `stage`
+   * order (then registration order): background work first, then what writes its results
+   * (buffered audit events). Nest runs shutdown hooks module by module, in an order this does
+   * not rely on.
    */
-  beforeDisconnect(work: () => Promise<void>): void {
-    this.finalWork.push(work);
+  beforeDisconnect(work: () => Promise<void>, stage: 'work' | 'flush' = 'work'): void {
+    this.finalWork.push({ work, stage });
   }
 
   /** `SELECT 1`, for readiness. */
@@ -102,7 +104,10 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
    * hooks), so in-flight requests keep their connections; the embedded database stops last.
    */
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.finalWork.map((work) => work().catch(() => undefined)));
+    for (const stage of ['work', 'flush'] as const) {
+      const works = this.finalWork.filter((item) => item.stage === stage);
+      await Promise.all(works.map(({ work }) => work().catch(() => undefined)));
+    }
     await this.$disconnect();
     await this.server.stop();
   }

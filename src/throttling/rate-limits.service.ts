@@ -43,18 +43,21 @@ export class RateLimits {
   constructor(private readonly prisma: PrismaService) {}
 
   create(options: RateLimitOptions): RateLimit {
-    return new RateLimit(
-      new RateLimiterPostgres({
-        storeClient: this.prisma.pool,
-        storeType: 'pool',
-        tableName: 'rate_limits',
-        tableCreated: true,
-        clearExpiredByTimeout: true,
-        keyPrefix: options.name,
-        points: options.points,
-        duration: options.durationSeconds,
-      }),
-    );
+    return new RateLimit(this.limiter(options));
+  }
+
+  /** The store's limiter itself, for counters that need more than consume(). */
+  limiter(options: RateLimitOptions): RateLimiterPostgres {
+    return new RateLimiterPostgres({
+      storeClient: this.prisma.pool,
+      storeType: 'pool',
+      tableName: 'rate_limits',
+      tableCreated: true,
+      clearExpiredByTimeout: true,
+      keyPrefix: options.name,
+      points: options.points,
+      duration: options.durationSeconds,
+    });
   }
 
   /** The key under which `value` (an email, an IP) is counted. */

@@ -1,5 +1,11 @@
 import { Module } from '@nestjs/common';
+import { IpRateLimitGuard } from './ip-rate-limit.guard';
+import { LoginThrottle } from './login-throttle.service';
 import { RateLimits } from './rate-limits.service';
 
-@Module({ providers: [RateLimits], exports: [RateLimits] })
+/** Rate limits and login throttling, on counters every instance shares (PostgreSQL). */
+@Module({
+  providers: [RateLimits, LoginThrottle, IpRateLimitGuard],
+  exports: [RateLimits, LoginThrottle, IpRateLimitGuard],
+})
 export class ThrottlingModule {}

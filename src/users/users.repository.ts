@@ -61,6 +61,17 @@ export class UsersRepository {
     return db.user.update({ where: { id }, data: changes, select: USER_COLUMNS });
   }
 
+  /** Deletes every API key of the user; returns their ids. */
+  async deleteApiKeys(userId: string, db: Db = this.prisma): Promise<string[]> {
+    const rows = await db.$queryRaw<{ id: string }[]>`
+      DELETE FROM api_keys WHERE user_id = ${userId}::uuid RETURNING id::text`;
+    return rows.map((row) => row.id);
+  }
+
+  async deletePasswordResetToken(userId: string, db: Db = this.prisma): Promise<void> {
+    await db.passwordResetToken.deleteMany({ where: { userId } });
+  }
+
   /** Throws P2025 (RecordNotFound) when there is no such user. */
   delete(id: string, db: Db = this.prisma): Promise<UserRecord> {
     return db.user.delete({ where: { id }, select: USER_COLUMNS });

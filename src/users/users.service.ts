@@ -141,7 +141,12 @@ export class UsersService {
     }
     const password = await this.preparePassword(newPassword);
     await this.prisma.$transaction((tx) =>
-      this.applyPassword(actor.userId, password, 'password_changed', actor.sessionId, tx),
+      this.applyPassword(
+        actor.userId,
+        password,
+        { reason: 'password_changed', keepSessionId: actor.sessionId, revokeApiKeys: false },
+        tx,
+      ),
     );
     this.audit.record({
       type: 'password_changed',
@@ -163,19 +168,29 @@ export class UsersService {
   }
 
   /**
-   * The one way a password changes (the user, an administrator, a reset): the new hash, and every
-   * session of the user revoked but `keepSessionId`, in the caller's transaction. Reset tokens
-   * issued before `passwordChangedAt` are void from then on.
+   * The one way a password changes (the user, an administrator, a reset): the new hash, the
+   * user's reset token deleted, and every session of the user revoked but `keepSessionId`, in the
+   * caller's transaction. When the account is being recovered (a reset, an administrator setting
+   * the password), its API keys are revoked too: whoever had the account may have made some.
    */
   async applyPassword(
     userId: string,
     password: NewPassword,
-    reason: RevocationReason,
-    keepSessionId: string | undefined,
+    change: { reason: RevocationReason; keepSessionId?: string; revokeApiKeys: boolean },
     tx: Db,
   ): Promise<UserRecord> {
     const user = await this.change(userId, password, tx);
-    await this.sessions.revokeAllForUser(userId, reason, { exceptSessionId: keepSessionId }, tx);
+    await this.sessions.revokeAllForUser(
+      userId,
+      change.reason,
+      { exceptSessionId: change.keepSessionId },
+      tx,
+    );
+    if (change.revokeApiKeys) {
+      for (const id of await this.users.deleteApiKeys(userId, tx)) {
+        await this.invalidations.publish({ kind: 'api-key', id }, tx);
+      }
+    }
     return user;
   }
 
@@ -192,7 +207,9 @@ export class UsersService {
     const { password, ...rest } = changes;
     const prepared = password === undefined ? undefined : await this.preparePassword(password);
     const user = await this.prisma.$transaction(async (tx) => {
-      if (prepared) await this.applyPassword(id, prepared, 'admin', undefined, tx);
+      if (prepared) {
+        await this.applyPassword(id, prepared, { reason: 'admin', revokeApiKeys: true }, tx);
+      }
       const updated = await this.change(id, rest, tx);
       if (changes.isActive === false) {
         await this.sessions.revokeAllForUser(id, 'user_deactivated', {}, tx);
@@ -240,6 +257,11 @@ export class UsersService {
   ): Promise<UserRecord> {
     const run = async (tx: Db) => {
       const user = await this.users.update(id, changes, tx);
+      // A reset link mailed earlier must not outlive a new password, a new address (it went to
+      // the old one) or a deactivation.
+      if (changes.passwordHash || changes.email !== undefined || changes.isActive === false) {
+        await this.users.deletePasswordResetToken(id, tx);
+      }
       await this.invalidations.publish({ kind: 'user', id }, tx);
       return user;
     };

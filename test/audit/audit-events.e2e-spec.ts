@@ -8,8 +8,10 @@ import {
   refresh,
   superuserTokens,
   uniqueEmail,
+  within,
   type TokenPair,
 } from '../support/auth';
+import { Client } from 'pg';
 import { captureLogs } from '../support/logs';
 import { createTestApp, type TestApp } from '../support/test-app';
 
@@ -184,10 +186,37 @@ describe('audit trail', () => {
     expect(events.every((e) => e.userId === account.id)).toBe(true);
     expect(mine.body).not.toContain(other.id);
     expect((await get(t, '/users/me/security-events')).statusCode).toBe(401);
+
+    // An administrator's change shows as such, without the administrator's session or address.
+    await t.request({
+      method: 'PATCH',
+      url: `/users/${account.id}`,
+      headers: { ...bearer(admin.accessToken), 'user-agent': 'admin-console/2' },
+      payload: { roles: ['reader'] },
+    });
+    const [latest] = (
+      await get(t, '/users/me/security-events?limit=1', account.tokens.accessToken)
+    ).json();
+    expect(latest).toMatchObject({
+      type: 'user_updated',
+      userId: account.id,
+      sessionId: null,
+      ip: null,
+      userAgent: null,
+      detail: { fields: ['roles'], byAdministrator: true },
+    });
+    expect(latest.detail).not.toHaveProperty('actorId');
+    const [full] = (await adminEvents(`userId=${account.id}&type=user_updated`)).data;
+    expect(full).toMatchObject({
+      userAgent: 'admin-console/2',
+      detail: { actorId: expect.any(String) },
+    });
   });
 
   it('refuses bad queries with 400 validation_failed', async () => {
     for (const query of [
+      'since=0000-01-01T00:00:00Z',
+      'type=%00',
       'limit=0',
       'limit=101',
       'type=nonsense',
@@ -205,10 +234,15 @@ describe('audit trail', () => {
     ).toBe(400);
   });
 
-  it('never fails or delays a login when the audit write fails, and writes the events once it can', async () => {
+  it('never fails or delays a login while audit writes cannot get through, and writes them later', async () => {
     const account = await newAccount(t, 'audit-down');
-    await t.db.query('ALTER TABLE audit_events ADD CONSTRAINT audit_down CHECK (false) NOT VALID');
+    await t.app.get(AuditLog).flush();
+    // Another session holds the table: every insert waits, then times out (statement_timeout).
+    const blocker = new Client({ connectionString: t.db.url });
+    await blocker.connect();
     try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE audit_events IN ACCESS EXCLUSIVE MODE');
       const started = Date.now();
       const res = await post(t, '/auth/login', {
         email: account.email,
@@ -216,14 +250,31 @@ describe('audit trail', () => {
       });
       expect(res.statusCode).toBe(200);
       expect(Date.now() - started).toBeLessThan(1_000);
-      await t.app.get(AuditLog).flush();
-      expect(logs.text()).toContain('Could not write');
+      await within(10_000, async () => logs.text().includes('will retry'));
     } finally {
-      await t.db.query('ALTER TABLE audit_events DROP CONSTRAINT audit_down');
+      await blocker.query('ROLLBACK');
+      await blocker.end();
     }
-    // Kept for a retry, and written now.
     const { data } = await adminEvents(`userId=${account.id}&type=login_succeeded`);
     expect(data).toHaveLength(2);
+  });
+
+  it('drops only an event the database refuses, not the others of its batch', async () => {
+    const account = await newAccount(t, 'audit-refused');
+    await t.app.get(AuditLog).flush();
+    await t.db.query(
+      `ALTER TABLE audit_events ADD CONSTRAINT no_refresh CHECK (type <> 'refresh') NOT VALID`,
+    );
+    try {
+      await refresh(t, account.tokens.refreshToken);
+      await post(t, '/auth/logout', undefined, bearer(account.tokens.accessToken));
+      await t.app.get(AuditLog).flush();
+    } finally {
+      await t.db.query('ALTER TABLE audit_events DROP CONSTRAINT no_refresh');
+    }
+    expect(logs.text()).toContain('Could not write an audit event (refresh)');
+    const { data } = await adminEvents(`userId=${account.id}`);
+    expect(data.map((e) => e.type)).toEqual(['logout', 'login_succeeded', 'signup']);
   });
 
   it('prunes events older than AUDIT_RETENTION_DAYS', async () => {
@@ -238,5 +289,22 @@ describe('audit trail', () => {
       `SELECT detail FROM audit_events WHERE detail ? 'old' OR detail ? 'recent'`,
     );
     expect(rows.map((r) => r.detail)).toEqual([{ recent: true }]);
+  });
+});
+
+describe('audit trail at shutdown', () => {
+  it('writes the events still queued before the database is closed', async () => {
+    const t = await createTestApp();
+    const account = await newAccount(t, 'shutdown');
+    await t.app.close();
+    try {
+      const rows = await t.db.query<{ type: string }>(
+        'SELECT type FROM audit_events WHERE user_id = $1 ORDER BY at',
+        [account.id],
+      );
+      expect(rows.map((r) => r.type)).toEqual(['signup', 'login_succeeded']);
+    } finally {
+      await t.db.drop();
+    }
   });
 });

@@ -193,6 +193,19 @@ describe('API keys', () => {
     expect(JSON.stringify(events)).not.toContain(key.slice(-43));
   });
 
+  it('lets a client holding a key log out by refresh token (the key is ignored there)', async () => {
+    const account = await newAccount(t, 'keys-logout');
+    const { key } = (await createKey(account)).json();
+    const res = await t.request({
+      method: 'POST',
+      url: '/auth/logout',
+      payload: { refreshToken: account.tokens.refreshToken },
+      headers: { 'x-api-key': key },
+    });
+    expect(res.statusCode).toBe(204);
+    expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(401);
+  });
+
   it('prefers the bearer token when both credentials are sent', async () => {
     const account = await newAccount(t, 'keys-both');
     const { key } = (await createKey(account, { name: 'nothing' })).json();
@@ -217,6 +230,9 @@ describe('API keys', () => {
       { name: 'x', expiresAt: '9999-01-01T00:00:00Z' },
       { name: 'x', userId: account.id },
       { name: 'x'.repeat(101) },
+      { name: 'nul \u0000 inside' },
+      { name: 'lone surrogate \ud800' },
+      { name: 'x', expiresAt: '0000-01-01T00:00:00Z' },
     ]) {
       const res = await createKey(account, body);
       expect([JSON.stringify(body), res.statusCode, res.json().code]).toEqual([

@@ -10,7 +10,7 @@ import {
 } from '../support/auth';
 import { captureLogs } from '../support/logs';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
-import { createTestApp, type TestApp } from '../support/test-app';
+import { createTestApp, TEST_SUPERUSER, type TestApp } from '../support/test-app';
 
 const RESET_URL = 'https://app.example.com/reset-password';
 
@@ -138,6 +138,89 @@ describe('password reset by email (real SMTP)', () => {
     await login(t, account.email, 'changed by the user');
   });
 
+  it('voids a token when an administrator sets the password, changes the email or deactivates', async () => {
+    const admin = await login(t, TEST_SUPERUSER.email, TEST_SUPERUSER.password);
+    const patch = (id: string, payload: object) =>
+      t.request({
+        method: 'PATCH',
+        url: `/users/${id}`,
+        headers: bearer(admin.accessToken),
+        payload,
+      });
+    for (const change of [
+      { password: 'set by the admin' },
+      { email: uniqueEmail('moved') },
+      { isActive: false },
+    ]) {
+      const account = await newAccount(t, 'reset-admin');
+      await requestReset(account.email);
+      const token = tokenFrom((await smtp.next(account.email)).text ?? '');
+      expect((await patch(account.id, change)).statusCode).toBe(200);
+      if ('isActive' in change)
+        expect((await patch(account.id, { isActive: true })).statusCode).toBe(200);
+      const res = await confirm(token, 'taken over password');
+      expect([JSON.stringify(change), res.statusCode]).toEqual([JSON.stringify(change), 400]);
+    }
+  });
+
+  it('voids a token when the user changes their own email', async () => {
+    const account = await newAccount(t, 'reset-email');
+    await requestReset(account.email);
+    const token = tokenFrom((await smtp.next(account.email)).text ?? '');
+    const moved = await t.request({
+      method: 'PATCH',
+      url: '/users/me',
+      headers: bearer(account.tokens.accessToken),
+      payload: { email: uniqueEmail('moved') },
+    });
+    expect(moved.statusCode).toBe(200);
+    expect((await confirm(token, 'old inbox password')).json().code).toBe('invalid_token');
+  });
+
+  it('lets exactly one of several concurrent confirmations spend a token', async () => {
+    const account = await newAccount(t, 'reset-race');
+    await requestReset(account.email);
+    const token = tokenFrom((await smtp.next(account.email)).text ?? '');
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => confirm(token, `racing password ${i}`)),
+    );
+    const statuses = results.map((r) => r.statusCode).sort();
+    expect(statuses).toEqual([204, 400, 400, 400, 400, 400, 400, 400]);
+    const winner = results.findIndex((r) => r.statusCode === 204);
+    await login(t, account.email, `racing password ${winner}`);
+  });
+
+  it('mails nothing to a deactivated account', async () => {
+    const admin = await login(t, TEST_SUPERUSER.email, TEST_SUPERUSER.password);
+    const account = await newAccount(t, 'reset-inactive');
+    await t.request({
+      method: 'PATCH',
+      url: `/users/${account.id}`,
+      headers: bearer(admin.accessToken),
+      payload: { isActive: false },
+    });
+    expect((await requestReset(account.email)).statusCode).toBe(202);
+    await expect(smtp.next(account.email, 500)).rejects.toThrow(/no mail/);
+  });
+
+  it('revokes the account’s API keys with the reset (account recovery)', async () => {
+    const account = await newAccount(t, 'reset-keys');
+    const created = await post(
+      t,
+      '/auth/api-keys',
+      { name: 'left behind', scopes: ['users:read'] },
+      bearer(account.tokens.accessToken),
+    );
+    const { key } = created.json();
+    const withKey = () =>
+      t.request({ method: 'GET', url: '/users/me', headers: { 'x-api-key': key } });
+    expect((await withKey()).statusCode).toBe(200);
+    await requestReset(account.email);
+    const token = tokenFrom((await smtp.next(account.email)).text ?? '');
+    expect((await confirm(token, 'recovered password')).statusCode).toBe(204);
+    expect((await withKey()).statusCode).toBe(401);
+  });
+
   it('answers an unknown email exactly like a known one, and mails nothing', async () => {
     const known = await newAccount(t, 'reset-known');
     const unknownEmail = uniqueEmail('nobody');
@@ -226,6 +309,27 @@ describe('password reset by email (real SMTP)', () => {
 });
 
 describe('password reset mail without SMTP, or with SMTP failing', () => {
+  it('writes the link whole to the log in development, so the flow can be followed locally', async () => {
+    const logs = captureLogs('info');
+    const t = await createTestApp(
+      { NODE_ENV: 'development', PASSWORD_RESET_URL: RESET_URL },
+      { logger: logs.logger },
+    );
+    try {
+      const account = await newAccount(t, 'reset-dev');
+      await post(t, '/auth/password-reset/request', { email: account.email });
+      await within(5_000, async () => logs.text().includes('Mail not sent'));
+      const line = logs.lines().find((l) => String(l.msg).includes('Mail not sent'));
+      const token = tokenFrom(String(line?.msg));
+      expect(
+        (await post(t, '/auth/password-reset/confirm', { token, newPassword: 'from the log' }))
+          .statusCode,
+      ).toBe(204);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('writes the message to the log with the token redacted (outside development)', async () => {
     const logs = captureLogs('info');
     const t = await createTestApp({ PASSWORD_RESET_URL: RESET_URL }, { logger: logs.logger });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { limitField, offsetField, uuidField } from '../../common/validation/fields';
+import { limitField, offsetField, timestampField, uuidField } from '../../common/validation/fields';
 import { pageSchema } from '../../common/validation/page';
 import { AUDIT_EVENT_TYPES, type AuditEventRecord } from '../audit-event';
 
@@ -7,7 +7,7 @@ export const AuditEventsQuerySchema = z
   .strictObject({
     userId: uuidField.optional(),
     type: z.enum(AUDIT_EVENT_TYPES).optional(),
-    since: z.iso.datetime({ offset: true }).pipe(z.coerce.date()).optional(),
+    since: timestampField.optional(),
     offset: offsetField,
     limit: limitField,
   })

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { API_KEY_SCOPES } from '../../common/decorators/scopes.decorator';
+import { timestampField } from '../../common/validation/fields';
 import type { ApiKeyRecord } from './api-keys.repository';
 import { apiKeyCodec } from './api-key-codec';
 
@@ -15,9 +16,7 @@ export const CreateApiKeySchema = z
       .default([])
       .transform((scopes) => [...new Set(scopes)])
       .meta({ description: 'What the key may do; none means nothing' }),
-    expiresAt: z.iso
-      .datetime({ offset: true })
-      .pipe(z.coerce.date())
+    expiresAt: timestampField
       .refine((date) => date.getTime() > Date.now(), { error: 'must be in the future' })
       .refine((date) => date.getTime() < Date.now() + MAX_LIFETIME_MS, {
         error: 'must be within 10 years',

@@ -60,7 +60,9 @@ export class JwtAuthGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest>();
     const { authorization, 'x-api-key': apiKey } = request.headers;
-    if (authorization === undefined && apiKey !== undefined) {
+    // An optional-auth route that takes no keys (logout) serves a key's bearer as anonymous.
+    const keyAccepted = policy.scopes !== undefined || !policy.optional;
+    if (authorization === undefined && apiKey !== undefined && keyAccepted) {
       request.user = await this.authenticateApiKey(apiKey, policy);
       return true;
     }
@@ -95,7 +97,8 @@ export class JwtAuthGuard implements CanActivate {
     if (!found) {
       throw new ApiException('invalid_token', { detail: 'The API key is not valid' });
     }
-    if (!policy.scopes) {
+    // Keys never act as a superuser, whoever owns them.
+    if (!policy.scopes || policy.superuser) {
       throw new ApiException('forbidden', {
         detail: 'This endpoint does not accept API keys; use an access token',
       });

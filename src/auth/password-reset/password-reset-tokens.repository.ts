@@ -4,8 +4,9 @@ import type { Db } from '../../database/transaction';
 import type { TokenHash } from '../tokens/refresh-token-codec';
 
 /**
- * Password-reset tokens (their SHA-256 only). A token is live while unexpired and not older than
- * its user's last password change; one per user, so a newer request replaces the older token.
+ * Password-reset tokens (their SHA-256 only). A token is live while unexpired and its user active;
+ * one per user, so a newer request replaces the older token, and UsersService deletes it when the
+ * password, the email or the active flag changes.
  */
 @Injectable()
 export class PasswordResetTokensRepository {
@@ -30,8 +31,7 @@ export class PasswordResetTokensRepository {
     const [row] = await this.prisma.$queryRaw<{ live: boolean }[]>`
       SELECT true AS live
         FROM password_reset_tokens t JOIN users u ON u.id = t.user_id
-       WHERE t.token_hash = ${tokenHash} AND t.expires_at > ${now}
-         AND t.created_at >= u.password_changed_at`;
+       WHERE t.token_hash = ${tokenHash} AND t.expires_at > ${now} AND u.is_active`;
     return !!row;
   }
 
@@ -43,7 +43,7 @@ export class PasswordResetTokensRepository {
     const [row] = await db.$queryRaw<{ userId: string }[]>`
       DELETE FROM password_reset_tokens t USING users u
        WHERE t.token_hash = ${tokenHash} AND u.id = t.user_id
-         AND t.expires_at > ${now} AND t.created_at >= u.password_changed_at
+         AND t.expires_at > ${now} AND u.is_active
       RETURNING t.user_id::text AS "userId"`;
     return row?.userId;
   }

@@ -9,6 +9,7 @@ import {
   type PasswordResetConfirm,
   type PasswordResetRequest,
 } from './password-reset.dto';
+import { LimitPerIp } from '../../throttling/ip-rate-limit.guard';
 import { PasswordResetService, RESET_LIMITS } from './password-reset.service';
 
 @ApiTags('auth')
@@ -18,6 +19,7 @@ export class PasswordResetController {
   constructor(private readonly reset: PasswordResetService) {}
 
   @Post('request')
+  @LimitPerIp()
   @HttpCode(202)
   @ApiOperation({
     summary: 'Email a password-reset link',
@@ -38,6 +40,7 @@ export class PasswordResetController {
   }
 
   @Post('confirm')
+  @LimitPerIp()
   @HttpCode(204)
   @ApiOperation({
     summary: 'Set a new password with the token from the link',
@@ -47,7 +50,7 @@ export class PasswordResetController {
       '400 invalid_token.',
   })
   @ApiNoContentResponse({ description: 'The password is changed; every session is revoked' })
-  @ApiProblems('validation_failed', [400, 'invalid_token'], 'weak_password')
+  @ApiProblems('validation_failed', [400, 'invalid_token'], 'weak_password', 'too_many_attempts')
   async confirm(
     @Body({ schema: PasswordResetConfirmSchema }) body: PasswordResetConfirm,
     @Client() client: ClientInfo,

@@ -20,6 +20,8 @@ export const RESET_LIMITS = {
 } as const;
 
 const TOKEN_FORMAT = /^[A-Za-z0-9_-]{43}$/;
+/** How long deliveries under way may take to finish at shutdown. */
+const SHUTDOWN_GRACE_MS = 5_000;
 
 /**
  * Password reset by email. A request is answered 202 at once, the same for every email: looking
@@ -35,6 +37,7 @@ export class PasswordResetService {
   /** Deliveries in the background: a few at a time, a bounded backlog. */
   private readonly deliveries = new WorkLimiter(2, 1_000);
   private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
   private readonly perEmail: RateLimit;
   private readonly perIp: RateLimit;
 
@@ -49,7 +52,7 @@ export class PasswordResetService {
   ) {
     this.perEmail = rateLimits.create({ name: 'reset-email', ...RESET_LIMITS.perEmail });
     this.perIp = rateLimits.create({ name: 'reset-ip', ...RESET_LIMITS.perIp });
-    prisma.beforeDisconnect(() => this.settled());
+    prisma.beforeDisconnect(() => this.stop());
   }
 
   async request(email: string, client: ClientInfo): Promise<void> {
@@ -76,18 +79,33 @@ export class PasswordResetService {
     const userId = await this.prisma.$transaction(async (tx) => {
       const owner = await this.tokens.claim(tokenHash, new Date(), tx);
       if (!owner) throw invalidToken();
-      await this.users.applyPassword(owner, password, 'password_reset', undefined, tx);
+      await this.users.applyPassword(
+        owner,
+        password,
+        { reason: 'password_reset', revokeApiKeys: true },
+        tx,
+      );
       return owner;
     });
     this.audit.record({ type: 'password_reset_completed', userId, client });
   }
 
-  /** Resolves when the deliveries under way are done (at shutdown). */
-  async settled(): Promise<void> {
-    await Promise.all(this.inFlight);
+  /**
+   * At shutdown: deliveries not yet started are dropped (the user can ask again), those under way
+   * get a few seconds to finish, so a stuck SMTP server cannot hold the shutdown up.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.inFlight),
+      new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
   }
 
   private async deliver(email: string, client: ClientInfo): Promise<void> {
+    if (this.stopping) return;
     const user = await this.users.findByEmail(email);
     if (!user?.isActive) {
       this.audit.record({

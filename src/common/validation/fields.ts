@@ -34,3 +34,14 @@ export const uuidField = z.uuid();
 /** Pagination, as `GET /users` has it: offset from 0, limit 1..100 (default 50). */
 export const offsetField = z.coerce.number().int().min(0).max(1_000_000).default(0);
 export const limitField = z.coerce.number().int().min(1).max(100).default(50);
+
+const EARLIEST = Date.UTC(1970, 0, 1);
+const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+/** An ISO 8601 time with its offset (`2026-11-22T15:00:00Z`), from 1970 to 9999. */
+export const timestampField = z.iso
+  .datetime({ offset: true })
+  .pipe(z.coerce.date())
+  .refine((date) => date.getTime() >= EARLIEST && date.getTime() <= LATEST, {
+    error: 'must be between 1970 and 9999',
+  });

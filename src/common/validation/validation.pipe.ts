@@ -1,4 +1,4 @@
-import { StandardSchemaValidationPipe } from '@nestjs/common';
+import { StandardSchemaValidationPipe, type ArgumentMetadata } from '@nestjs/common';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { ApiException, type FieldError } from '../errors/api-exception';
 
@@ -18,11 +18,53 @@ function fieldErrors(issue: StandardSchemaV1.Issue): FieldError[] {
 }
 
 /**
- * Validates every @Body/@Query/@Param that declares a schema (zod, as a Standard Schema) and
- * turns failures into 400 validation_failed listing the fields.
+ * The strings anywhere in `value` that PostgreSQL could not store or that are not text at all:
+ * those holding a NUL, and those that are not well-formed UTF-16 (a lone surrogate). Walked with
+ * an explicit stack, so a deeply nested body cannot overflow the call stack.
  */
+export function malformedStrings(value: unknown): FieldError[] {
+  const found: FieldError[] = [];
+  const stack: [unknown, string][] = [[value, '']];
+  while (stack.length && found.length < 20) {
+    const [current, path] = stack.pop()!;
+    if (typeof current === 'string') {
+      if (current.includes('\0')) found.push({ field: path, message: 'must not contain NUL' });
+      else if (!current.isWellFormed()) {
+        found.push({ field: path, message: 'must be well-formed Unicode' });
+      }
+    } else if (current && typeof current === 'object') {
+      for (const [key, child] of Object.entries(current)) {
+        if (!key.isWellFormed() || key.includes('\0')) {
+          found.push({ field: path, message: 'has a malformed key' });
+        }
+        stack.push([child, path ? `${path}.${key}` : key]);
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Validates every @Body/@Query/@Param: strings first (no NUL, no lone surrogate, in any field,
+ * declared or not), then the declared schema (zod, as a Standard Schema). Failures are 400
+ * validation_failed listing the fields.
+ */
+class ValidationPipe extends StandardSchemaValidationPipe {
+  override async transform<T = unknown>(value: T, metadata: ArgumentMetadata): Promise<T> {
+    // Custom parameter decorators (@CurrentUser) carry our own values, not the client's.
+    const malformed = metadata.type === 'custom' ? [] : malformedStrings(value);
+    if (malformed.length) {
+      throw new ApiException('validation_failed', {
+        detail: 'The request is not valid; see errors',
+        errors: malformed,
+      });
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 export function createValidationPipe(): StandardSchemaValidationPipe {
-  return new StandardSchemaValidationPipe({
+  return new ValidationPipe({
     exceptionFactory: (issues) =>
       new ApiException('validation_failed', {
         detail: 'The request is not valid; see errors',

@@ -1,0 +1,32 @@
+import { Injectable, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { AppConfig } from '../config/app-config';
+import { RateLimits, type RateLimit } from './rate-limits.service';
+
+/**
+ * IP_RATE_LIMIT_PER_MINUTE requests per client IP and minute, summed over every route that
+ * carries @LimitPerIp() (login, signup, refresh, password-reset requests): one budget across all
+ * emails, so one client cannot spread guesses over many accounts. The client IP is the socket's,
+ * or X-Forwarded-For's from a TRUST_PROXY proxy.
+ */
+@Injectable()
+export class IpRateLimitGuard implements CanActivate {
+  private readonly limit: RateLimit;
+
+  constructor(rateLimits: RateLimits, config: AppConfig) {
+    this.limit = rateLimits.create({
+      name: 'ip',
+      points: config.ipRateLimitPerMinute,
+      durationSeconds: 60,
+    });
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const { ip } = context.switchToHttp().getRequest<FastifyRequest>();
+    if (ip) await this.limit.consume(RateLimits.key(ip));
+    return true;
+  }
+}
+
+/** Counts the route's requests against the client IP's budget (IpRateLimitGuard). */
+export const LimitPerIp = () => UseGuards(IpRateLimitGuard);
