@@ -5,7 +5,10 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyReply } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { AppModule } from './app.module';
+import fastifyHelmet from '@fastify/helmet';
+import { ApiException } from './common/errors/api-exception';
 import { clientErrorHandler } from './common/errors/client-errors';
+import { useStrictJsonBodies } from './common/http/json-body';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { HttpLogController } from './common/logging/http-log-controller';
 import { LazyChildLogger } from './common/logging/lazy-child-logger';
@@ -36,6 +39,8 @@ export interface CreateAppOptions {
    * application starts, so a signal during start-up (migrations, seeding) is handled too.
    */
   shutdownHooks?: boolean;
+  /** Shorter HTTP timeouts, for tests of slow clients; production uses HTTP_TIMEOUTS. */
+  httpTimeouts?: Partial<typeof HTTP_TIMEOUTS>;
 }
 
 /**
@@ -47,6 +52,7 @@ export async function createApp(
   options: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(config.logLevel);
+  const timeouts = { ...HTTP_TIMEOUTS, ...options.httpTimeouts };
   const problems = new ProblemDetailsFilter();
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
@@ -55,8 +61,8 @@ export async function createApp(
       new LazyChildLogger(parent as Logger, bindings, options) as never,
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy.length ? config.http.trustProxy.join(',') : false,
-    requestTimeout: HTTP_TIMEOUTS.requestMs,
-    keepAliveTimeout: HTTP_TIMEOUTS.keepAliveMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
     forceCloseConnections: 'idle',
     // While draining, requests on open connections are still served (with Connection: close)
     // rather than answered with Fastify's non-problem+json 503.
@@ -82,7 +88,14 @@ export async function createApp(
     },
   );
   if (options.shutdownHooks) app.enableShutdownHooks();
-  configureApp(app, config, problems);
+  // Security headers (CSP, HSTS, nosniff, no framing, …). The default CSP suits Swagger UI; it
+  // would upgrade /docs' scripts to https, which a plain-http development server cannot serve.
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: { frameAncestors: ["'none'"], upgradeInsecureRequests: null },
+    },
+  });
+  configureApp(app, config, problems, timeouts);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
   return app;
@@ -92,10 +105,25 @@ function configureApp(
   app: NestFastifyApplication,
   config: AppConfig,
   problems: ProblemDetailsFilter,
+  timeouts: typeof HTTP_TIMEOUTS,
 ): void {
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: anything else is 415 instead of reaching a handler as a string.
   fastify.removeContentTypeParser(['text/plain']);
+  useStrictJsonBodies(fastify);
+  // Compressed bodies are not accepted, so a small request cannot inflate into a large one.
+  fastify.addHook('onRequest', (request, _reply, done) => {
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      done(
+        new ApiException('unsupported_media_type', {
+          detail: 'Compressed request bodies (Content-Encoding) are not accepted',
+        }),
+      );
+      return;
+    }
+    done();
+  });
 
   // Node's server.close() reaps only the connections idle at that moment; a keep-alive connection
   // whose request was in flight would then stay open until its timeout (65 s) and hold up the
@@ -108,6 +136,9 @@ function configureApp(
   fastify.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     if (draining) reply.header('connection', 'close');
+    // Responses carry tokens, keys and personal data: nothing is cached unless a route says so
+    // (the JWKS does).
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     done(null, payload);
   });
 
@@ -136,5 +167,5 @@ function configureApp(
   setUpOpenApi(app);
 
   const server = app.getHttpServer();
-  server.headersTimeout = HTTP_TIMEOUTS.headersMs;
+  server.headersTimeout = timeouts.headersMs;
 }

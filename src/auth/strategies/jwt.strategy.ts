@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import { LRUCache } from 'lru-cache';
 import { ExtractJwt, Strategy } from 'passport-jwt';
+import { jsonShapeProblem } from '../../common/http/json-body';
 import type { Principal } from '../../common/principal';
 import { AppConfig } from '../../config/app-config';
 import { AuthStateCache } from '../principal/auth-state.cache';
@@ -33,6 +34,22 @@ function decodeHeader(token: string): Record<string, unknown> | undefined {
       : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Whether the token's header or payload is JSON we refuse: malformed, too deep, or with a
+ * duplicated member (`{"sub":"a","sub":"b"}`), which parsers resolve differently.
+ */
+function hasAmbiguousJson(token: string): boolean {
+  const [header, payload] = token.split('.', 2);
+  try {
+    return [header, payload].some(
+      (part) =>
+        jsonShapeProblem(Buffer.from(part ?? '', 'base64url').toString('utf8')) !== undefined,
+    );
+  } catch {
+    return true;
   }
 }
 
@@ -77,7 +94,10 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       ) => {
         const header = decodeHeader(token);
         // `crit` names extensions a verifier must understand (RFC 7515); we understand none.
-        const key = header && !('crit' in header) ? keys.verificationKey(header.kid) : undefined;
+        const key =
+          header && !('crit' in header) && !hasAmbiguousJson(token)
+            ? keys.verificationKey(header.kid)
+            : undefined;
         // passport-jwt hands the key to jsonwebtoken.verify, which takes a KeyObject; its types
         // only predate that.
         if (key) done(null, key as unknown as Buffer);
