@@ -14,6 +14,9 @@ import { JwtKeys } from '../tokens/jwt-keys';
 /** Our tokens are well under 1 KiB; a longer bearer value is refused before it is parsed. */
 const MAX_TOKEN_LENGTH = 4096;
 
+/** How far in the future an `iat` may be (clocks of instances differ a little). */
+const CLOCK_SKEW_MS = 60_000;
+
 /** How many verified tokens are remembered (a few hundred bytes each). */
 const VERIFIED_TOKENS = 20_000;
 
@@ -38,16 +41,16 @@ function decodeHeader(token: string): Record<string, unknown> | undefined {
 }
 
 /**
- * Whether the token's header or payload is JSON we refuse: malformed, too deep, or with a
- * duplicated member (`{"sub":"a","sub":"b"}`), which parsers resolve differently.
+ * Whether the token's header or payload is JSON we refuse: not an object, malformed, too deep,
+ * or with a duplicated member (`{"sub":"a","sub":"b"}`), which parsers resolve differently.
  */
 function hasAmbiguousJson(token: string): boolean {
   const [header, payload] = token.split('.', 2);
   try {
-    return [header, payload].some(
-      (part) =>
-        jsonShapeProblem(Buffer.from(part ?? '', 'base64url').toString('utf8')) !== undefined,
-    );
+    return [header, payload].some((part) => {
+      const text = Buffer.from(part ?? '', 'base64url').toString('utf8');
+      return !text.trimStart().startsWith('{') || jsonShapeProblem(text) !== undefined;
+    });
   } catch {
     return true;
   }
@@ -132,9 +135,12 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
 
   /** Called by passport-jwt with a payload whose signature and claims it has just verified. */
   async validate(request: Request, payload: AccessTokenPayload): Promise<Principal | null> {
+    if (typeof payload !== 'object' || payload === null) return null;
     const { exp, iat } = payload;
-    // Our tokens always carry these; a token without an expiry is not one of ours.
+    // Our tokens always carry both, issued now (give or take clock skew between instances) and
+    // expiring one lifetime later; anything else was not issued by us, whatever its signature.
     if (typeof exp !== 'number' || typeof iat !== 'number') return null;
+    if (iat * 1000 > Date.now() + CLOCK_SKEW_MS || (exp - iat) * 1000 > this.maxAgeMs) return null;
     const token = extractToken(request);
     if (token) {
       this.verified.set(token, {
