@@ -1,0 +1,189 @@
+import { LOCK_CAP_SECONDS } from '../../src/throttling/login-throttle.service';
+import { RateLimits } from '../../src/throttling/rate-limits.service';
+import { newAccount, uniqueEmail, type Account } from '../support/auth';
+import { createTestApp, type TestApp } from '../support/test-app';
+
+let ipCounter = 0;
+const freshIp = () => `203.0.113.${++ipCounter}`;
+
+describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ LOGIN_MAX_FAILURES: '5', IP_RATE_LIMIT_PER_MINUTE: '100000' });
+  });
+  afterAll(() => t.close());
+
+  const attempt = (email: string, password: string, ip = '198.18.0.1') =>
+    t.request({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email, password },
+      remoteAddress: ip,
+    });
+  /** Ends the current lock, as if its time had passed. */
+  const endLocks = () =>
+    t.db.query(`UPDATE rate_limits SET expire = 0 WHERE key LIKE 'login-lock:%'`);
+  const failTimes = async (email: string, n: number, ip?: string) => {
+    for (let i = 0; i < n; i++)
+      expect((await attempt(email, `wrong-${i}-password`, ip)).statusCode).toBe(401);
+  };
+
+  it('locks an account after 5 failures, the right password included, with Retry-After', async () => {
+    const account = await newAccount(t, 'locked');
+    await failTimes(account.email, 5);
+    const locked = await attempt(account.email, account.password);
+    expect(locked.statusCode).toBe(429);
+    expect(locked.json()).toMatchObject({ code: 'too_many_attempts' });
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThanOrEqual(14);
+    expect(Number(locked.headers['retry-after'])).toBeLessThanOrEqual(15);
+  });
+
+  it('doubles the lock with each failure after it, up to 15 minutes', async () => {
+    const account = await newAccount(t, 'growing');
+    await failTimes(account.email, 5);
+    const retryAfters: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      await endLocks();
+      expect((await attempt(account.email, 'still wrong password')).statusCode).toBe(401);
+      retryAfters.push(
+        Number((await attempt(account.email, account.password)).headers['retry-after']),
+      );
+    }
+    expect(retryAfters).toEqual([30, 60, 120, 240, 480, 900, 900, 900]);
+    expect(LOCK_CAP_SECONDS).toBe(900);
+  });
+
+  it('lets the right password in once the lock is over, and starts counting afresh', async () => {
+    const account = await newAccount(t, 'recovers');
+    await failTimes(account.email, 5);
+    await endLocks();
+    expect((await attempt(account.email, account.password)).statusCode).toBe(200);
+    // Counting starts again from zero: four more failures do not lock.
+    await failTimes(account.email, 4);
+    expect((await attempt(account.email, account.password)).statusCode).toBe(200);
+  });
+
+  it('throttles unknown emails the same way, so a 429 reveals nothing', async () => {
+    const ghost = uniqueEmail('ghost');
+    await failTimes(ghost, 5);
+    const res = await attempt(ghost, 'whatever password');
+    expect(res.statusCode).toBe(429);
+    expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(14);
+  });
+
+  it('leaves other accounts alone', async () => {
+    const victim = await newAccount(t, 'victim');
+    const bystander = await newAccount(t, 'bystander');
+    await failTimes(victim.email, 5);
+    expect((await attempt(victim.email, victim.password)).statusCode).toBe(429);
+    expect((await attempt(bystander.email, bystander.password)).statusCode).toBe(200);
+  });
+
+  it('does not lock the real user out from a client they logged in from before', async () => {
+    const user = await newAccount(t, 'known-client');
+    const home = freshIp();
+    expect((await attempt(user.email, user.password, home)).statusCode).toBe(200);
+    const attacker = freshIp();
+    await failTimes(user.email, 5, attacker);
+    expect((await attempt(user.email, user.password, attacker)).statusCode).toBe(429);
+    expect((await attempt(user.email, user.password, freshIp())).statusCode).toBe(429);
+    // From home, the user is judged on home's own counter.
+    expect((await attempt(user.email, user.password, home)).statusCode).toBe(200);
+    // The attacker is still locked out.
+    expect((await attempt(user.email, 'guess password', attacker)).statusCode).toBe(429);
+  });
+
+  it('counts concurrent failures exactly, and lets none past the limit together', async () => {
+    const account: Account = await newAccount(t, 'concurrent');
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => attempt(account.email, `parallel-wrong-${i}`)),
+    );
+    const statuses = results.map((r) => r.statusCode);
+    expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+    const checked = statuses.filter((s) => s === 401).length;
+    // At most one attempt past the limit while the lock is being set (the one the gate lets in).
+    expect(checked).toBeGreaterThanOrEqual(5);
+    expect(checked).toBeLessThanOrEqual(6);
+    const counted = await t.db.query<{ points: number }>(
+      `SELECT points FROM rate_limits WHERE key = $1`,
+      [`login-failures:${RateLimits.key(account.email)}`],
+    );
+    expect(counted[0]?.points).toBe(checked);
+  });
+});
+
+describe('per-IP budget (IP_RATE_LIMIT_PER_MINUTE=8) across login, signup, refresh and reset', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ IP_RATE_LIMIT_PER_MINUTE: '8' });
+  });
+  afterAll(() => t.close());
+
+  const from = (ip: string, url: string, payload: object, headers: Record<string, string> = {}) =>
+    t.request({ method: 'POST', url, payload, remoteAddress: ip, headers });
+
+  it('counts every credential endpoint against one budget per client, and only that client', async () => {
+    const ip = '192.0.2.10';
+    const calls = [
+      () => from(ip, '/auth/login', { email: uniqueEmail(), password: 'wrong password' }),
+      () => from(ip, '/auth/signup', { email: uniqueEmail(), password: 'long enough password' }),
+      () => from(ip, '/auth/refresh', { refreshToken: 'rt_nope' }),
+      () => from(ip, '/auth/password-reset/request', { email: uniqueEmail() }),
+    ];
+    for (let i = 0; i < 8; i++) expect((await calls[i % 4]()).statusCode).toBeLessThan(429);
+    for (const call of calls) {
+      const res = await call();
+      expect(res.statusCode).toBe(429);
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+    }
+    expect(
+      (
+        await from('192.0.2.11', '/auth/login', {
+          email: uniqueEmail(),
+          password: 'wrong password',
+        })
+      ).statusCode,
+    ).toBe(401);
+  });
+
+  it('believes X-Forwarded-For only from a TRUST_PROXY proxy', async () => {
+    // Not trusted: the forwarded address is ignored, the socket's is counted.
+    const spoofing = async (n: number) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const res = await from(
+          '192.0.2.20',
+          '/auth/refresh',
+          { refreshToken: 'rt_nope' },
+          { 'x-forwarded-for': `10.0.0.${i}` },
+        );
+        statuses.push(res.statusCode);
+      }
+      return statuses;
+    };
+    expect((await spoofing(9)).at(-1)).toBe(429);
+
+    const behindProxy = await createTestApp({
+      IP_RATE_LIMIT_PER_MINUTE: '8',
+      TRUST_PROXY: '192.0.2.30',
+    });
+    try {
+      const via = (client: string) =>
+        behindProxy.request({
+          method: 'POST',
+          url: '/auth/refresh',
+          payload: { refreshToken: 'rt_nope' },
+          remoteAddress: '192.0.2.30',
+          headers: { 'x-forwarded-for': client },
+        });
+      for (let i = 0; i < 8; i++) expect((await via('198.51.100.7')).statusCode).toBe(401);
+      expect((await via('198.51.100.7')).statusCode).toBe(429);
+      // Another client behind the same proxy has its own budget.
+      expect((await via('198.51.100.8')).statusCode).toBe(401);
+    } finally {
+      await behindProxy.close();
+    }
+  });
+});
