@@ -27,6 +27,8 @@ export const HTTP_TIMEOUTS = {
   keepAliveMs: 65_000,
 } as const;
 
+const CONNECTIONS_CHECKING_INTERVAL_MS = 500;
+
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export interface CreateAppOptions {
@@ -40,7 +42,7 @@ export interface CreateAppOptions {
    */
   shutdownHooks?: boolean;
   /** Shorter HTTP timeouts, for tests of slow clients; production uses HTTP_TIMEOUTS. */
-  httpTimeouts?: Partial<typeof HTTP_TIMEOUTS>;
+  httpTimeouts?: Partial<Record<keyof typeof HTTP_TIMEOUTS, number>>;
 }
 
 /**
@@ -62,6 +64,9 @@ export async function createApp(
     bodyLimit: config.http.bodyLimitBytes,
     trustProxy: config.http.trustProxy.length ? config.http.trustProxy.join(',') : false,
     requestTimeout: timeouts.requestMs,
+    // Node checks the header and request timeouts only this often (30 s by default, which would
+    // let a slow client hold a socket three times longer than headersMs).
+    http: { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
     keepAliveTimeout: timeouts.keepAliveMs,
     forceCloseConnections: 'idle',
     // While draining, requests on open connections are still served (with Connection: close)
@@ -105,7 +110,7 @@ function configureApp(
   app: NestFastifyApplication,
   config: AppConfig,
   problems: ProblemDetailsFilter,
-  timeouts: typeof HTTP_TIMEOUTS,
+  timeouts: Record<keyof typeof HTTP_TIMEOUTS, number>,
 ): void {
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only: anything else is 415 instead of reaching a handler as a string.
