@@ -26,5 +26,12 @@ module.exports = {
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       testTimeout: 30_000,
     },
+    {
+      ...common,
+      // Database faults and shutdown under load, each on its own PostgreSQL: `npm run test:resilience`.
+      displayName: 'resilience',
+      testMatch: ['<rootDir>/test/resilience/**/*.resilience-spec.ts'],
+      testTimeout: 120_000,
+    },
   ],
 };

@@ -26,6 +26,14 @@ describe('Prisma error classification', () => {
     ['socket refused', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
     ['engine code', Object.assign(new Error('cannot reach'), { code: 'P1001' })],
     ['schema engine, no code', new Error("Can't reach database server at `127.0.0.1:5999`")],
+    ['the Unix socket of a stopped server', known('ENOENT')],
+    [
+      'node-postgres, no socket',
+      Object.assign(new Error('connect ENOENT /tmp/x/.s.PGSQL.5432'), {
+        code: 'ENOENT',
+        syscall: 'connect',
+      }),
+    ],
     ['node-postgres, restart', Object.assign(new Error('terminating'), { code: '57P01' })],
     ['node-postgres, not migrated', Object.assign(new Error('no relation'), { code: '42P01' })],
   ])('treats %s as the database being unavailable', (_label, error) => {
@@ -36,6 +44,10 @@ describe('Prisma error classification', () => {
     ['a unique violation', known(PrismaErrorCode.UniqueConstraintViolation)],
     ['a missing record', known(PrismaErrorCode.RecordNotFound)],
     ['a bug', new TypeError('x is undefined')],
+    [
+      'a missing file',
+      Object.assign(new Error('no such file'), { code: 'ENOENT', syscall: 'open' }),
+    ],
     ['node-postgres, a syntax error', Object.assign(new Error('syntax'), { code: '42601' })],
     ['a non-error', 'boom'],
   ])('does not treat %s as unavailability', (_label, error) => {

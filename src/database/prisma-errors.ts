@@ -89,6 +89,9 @@ function adapterCause(error: Prisma.PrismaClientKnownRequestError): AdapterCause
 export function isDatabaseUnavailableError(error: unknown): boolean {
   if (error instanceof Prisma.PrismaClientKnownRequestError) {
     if (UNAVAILABLE_PRISMA_CODES.has(error.code)) return true;
+    // The driver's socket errors pass through with their Node code (ENOENT: the Unix socket of a
+    // stopped server).
+    if (UNAVAILABLE_NODE_CODES.has(error.code) || error.code === 'ENOENT') return true;
     const cause = adapterCause(error);
     const sqlState = cause?.originalCode ?? cause?.code;
     return (
@@ -102,11 +105,19 @@ export function isDatabaseUnavailableError(error: unknown): boolean {
   ) {
     return true;
   }
-  if (error instanceof Error) {
-    const { code } = error as { code?: unknown };
+  // Duck-typed, not `instanceof Error`: errors raised by Node's own modules come from another
+  // realm under test runners that sandbox modules (jest), and are the same errors all the same.
+  if (typeof error === 'object' && error !== null) {
+    const { code, syscall, message } = error as {
+      code?: unknown;
+      syscall?: unknown;
+      message?: unknown;
+    };
     if (typeof code === 'string' && (UNAVAILABLE_NODE_CODES.has(code) || /^P10\d\d$/.test(code))) {
       return true;
     }
+    // Any failure to connect a socket (to the database's TCP port or Unix socket).
+    if (syscall === 'connect') return true;
     // node-postgres's DatabaseError carries the SQLSTATE (used directly by the rate limiter's
     // store); 42P01, an undefined table, is a database that has not been migrated yet.
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
@@ -114,7 +125,7 @@ export function isDatabaseUnavailableError(error: unknown): boolean {
     }
     // node-postgres's own pool and connection failures, and the schema engine's (which carry
     // Prisma's P1xxx texts but no code), are plain Errors.
-    return UNAVAILABLE_MESSAGES.test(error.message);
+    return typeof message === 'string' && UNAVAILABLE_MESSAGES.test(message);
   }
   return false;
 }

@@ -1,0 +1,71 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { freePort, ServiceProcess } from '../support/service-process';
+import { clusterTempDir } from '../support/temp-dir';
+
+jest.setTimeout(120_000);
+
+/** The built service as a process, on its embedded PostgreSQL, stopped with SIGTERM under load. */
+describe('SIGTERM under load', () => {
+  const checkout = clusterTempDir('auth-drain-');
+  const dataDir = path.join(checkout, '.data');
+  afterAll(() => rm(checkout, { recursive: true, force: true }));
+
+  it('finishes the requests in flight before it closes, then stops its database', async () => {
+    const service = new ServiceProcess(await freePort(), {
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      JWT_SECRET: 'drain-test-secret-drain-test-secret-0123',
+      FIRST_SUPERUSER_PASSWORD: 'drain-superuser-password',
+      IP_RATE_LIMIT_PER_MINUTE: '100000',
+    });
+    await service.ready();
+    const post = (route: string, body: object) =>
+      fetch(`${service.url}${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(15_000),
+      });
+    const emails = Array.from({ length: 40 }, (_, i) => `drain-${i}@example.com`);
+    for (const email of emails) {
+      expect((await post('/auth/signup', { email, password: 'drain password' })).status).toBe(201);
+    }
+    // Open the connections first, so every login below is sent at once.
+    await Promise.all(emails.map(() => service.get('/health/live')));
+
+    // Forty logins (each an argon2 verify, two at a time per core, so most are still queued) are
+    // in flight when the signal arrives: all connected and sent, few answered.
+    const inFlight = emails.map((email) =>
+      post('/auth/login', { email, password: 'drain password' }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const signalledAt = Date.now();
+    const stopped = service.stop('SIGTERM');
+    let answeredAfterSignal = 0;
+    const answers = await Promise.all(
+      inFlight.map((request) =>
+        request.then(
+          (res) => {
+            if (Date.now() > signalledAt) answeredAfterSignal++;
+            return res.status;
+          },
+          () => 'no answer',
+        ),
+      ),
+    );
+    const exit = await stopped;
+
+    process.stdout.write(
+      `SIGTERM with 40 logins sent: ${answeredAfterSignal} answered after the signal, ` +
+        `statuses ${JSON.stringify([...new Set(answers)])}\n`,
+    );
+    expect(answers).toEqual(emails.map(() => 200));
+    // The test means something only if many were still being worked on at the signal.
+    expect(answeredAfterSignal).toBeGreaterThan(10);
+    expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
+    expect(service.stderr).toBe('');
+    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
+});
