@@ -158,6 +158,21 @@ describe('HTTP shell every route inherits', () => {
     expect(logs.text()).not.toContain('ak_secret_key_value');
   });
 
+  it('sends security headers, and no-store unless a route allows caching', async () => {
+    const live = await t.request({ method: 'GET', url: '/health/live' });
+    expect(live.headers).toMatchObject({
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'strict-transport-security': expect.stringContaining('max-age='),
+      'content-security-policy': expect.stringContaining("frame-ancestors 'none'"),
+    });
+    expect(live.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    const problem = await t.request({ method: 'GET', url: '/nowhere' });
+    expect(problem.headers['cache-control']).toBe('no-store');
+    const jwks = await t.request({ method: 'GET', url: '/.well-known/jwks.json' });
+    expect(jwks.headers['cache-control']).toBe('public, max-age=300');
+  });
+
   it('serves Swagger UI at /docs and the OpenAPI document at /docs/json', async () => {
     const ui = await t.request({ method: 'GET', url: '/docs' });
     expect(ui.statusCode).toBe(200);
