@@ -12,15 +12,21 @@ export const LOCK_CAP_SECONDS = 15 * 60;
 const FAILURE_WINDOW_SECONDS = 24 * 3600;
 /** A client that logged in to an account is known to it for this long. */
 const KNOWN_CLIENT_SECONDS = 30 * 24 * 3600;
-/** How long the one attempt let through after a lock holds the gate shut for others. */
-const ATTEMPT_SECONDS = 5;
+/**
+ * How long a check in progress holds its place (released when it ends; this bounds what a crashed
+ * instance leaves behind), and how long the one attempt let through after a lock keeps the
+ * others out.
+ */
+const CHECK_SECONDS = 30;
 
-/** One login attempt, counted before the password is checked. */
+/** One login attempt, admitted by begin() and settled by finish() or cancel(). */
 export interface LoginTicket {
-  /** The counter it was counted on: the account's, or (for a known client) the account's at that client. */
+  /** The counters it is judged on: the account's, or (for a known client) the account's at that client. */
   key: string;
-  /** Failures counted on that key, this attempt included. */
-  count: number;
+  /** Consecutive failures on that key when the attempt began. */
+  failures: number;
+  /** Whether the attempt holds one of the key's places for checks in progress. */
+  reserved: boolean;
   /** The account-and-client key, to remember the client by after a success. */
   clientKey: string | undefined;
 }
@@ -32,13 +38,14 @@ export interface LoginTicket {
  * attempt is let through; each further failure doubles the lock (15 s, 30 s, … capped at 15
  * minutes), and a success clears it all.
  *
- * Each attempt is counted before its password is checked (and given back if it is refused or
- * cannot be judged), in one atomic statement, so concurrent attempts cannot slip past the limit
- * together and no failure is lost.
+ * Failures are counted atomically after each check, so none is lost. So that concurrent guesses
+ * cannot slip past the limit together, the checks in progress count too: an account with f
+ * failures admits at most LOGIN_MAX_FAILURES - f checks at once (the rest get 429 with
+ * Retry-After: 1). An account without failures thus takes that many concurrent logins.
  *
  * So that an attacker cannot lock the real user out, a client (IP address) from which the
- * account logged in during the last 30 days is judged on its own counter for that account when
- * the account's counter is over its limit: guessing from elsewhere does not lock it out.
+ * account logged in during the last 30 days is judged on its own counters for that account when
+ * the account is locked: guessing from elsewhere does not lock the user out.
  *
  * The counters are rate-limiter-flexible limiters on the shared PostgreSQL store: every instance
  * sees the same counts.
@@ -46,6 +53,7 @@ export interface LoginTicket {
 @Injectable()
 export class LoginThrottle {
   private readonly failures: RateLimiterPostgres;
+  private readonly checking: RateLimiterPostgres;
   private readonly gate: RateLimiterPostgres;
   private readonly knownClients: RateLimiterPostgres;
   /** Clients remembered recently by this instance: no need to write it again for a while. */
@@ -54,75 +62,75 @@ export class LoginThrottle {
 
   constructor(rateLimits: RateLimits, config: AppConfig) {
     this.maxFailures = config.loginMaxFailures;
-    this.failures = rateLimits.limiter({
-      name: 'login-failures',
-      points: Number.MAX_SAFE_INTEGER,
-      durationSeconds: FAILURE_WINDOW_SECONDS,
-    });
-    this.gate = rateLimits.limiter({
-      name: 'login-lock',
-      points: 1,
-      durationSeconds: ATTEMPT_SECONDS,
-    });
-    this.knownClients = rateLimits.limiter({
-      name: 'login-known',
-      points: 1,
-      durationSeconds: KNOWN_CLIENT_SECONDS,
-    });
+    const counter = (name: string, points: number, durationSeconds: number) =>
+      rateLimits.limiter({ name, points, durationSeconds });
+    this.failures = counter('login-failures', Number.MAX_SAFE_INTEGER, FAILURE_WINDOW_SECONDS);
+    this.checking = counter('login-checking', Number.MAX_SAFE_INTEGER, CHECK_SECONDS);
+    this.gate = counter('login-lock', 1, CHECK_SECONDS);
+    this.knownClients = counter('login-known', 1, KNOWN_CLIENT_SECONDS);
   }
 
-  /** Counts an attempt; 429 too_many_attempts (nothing counted) while the account is locked. */
+  /** Admits an attempt, or answers 429 too_many_attempts (and counts nothing). */
   async begin(email: string, ip: string | null): Promise<LoginTicket> {
     const clientKey = ip === null ? undefined : RateLimits.key(`${email}\n${ip}`);
     let key = RateLimits.key(email);
-    let count = await this.count(key);
-    if (count > this.maxFailures && clientKey && (await this.knownClients.get(clientKey))) {
-      await this.failures.reward(key);
+    let failures = await this.failureCount(key);
+    if (failures >= this.maxFailures && clientKey && (await this.knownClients.get(clientKey))) {
       key = clientKey;
-      count = await this.count(key);
+      failures = await this.failureCount(key);
     }
-    if (count > this.maxFailures) {
+    if (failures >= this.maxFailures) {
+      // Locked: nothing passes until the lock ends, then one attempt.
       try {
         await this.gate.consume(key);
       } catch (error) {
-        await this.failures.reward(key);
         if (!(error instanceof RateLimiterRes)) throw error;
-        throw new ApiException('too_many_attempts', {
-          detail: 'Too many failed logins for this account; try again later',
-          retryAfterSeconds: Math.max(1, Math.ceil(error.msBeforeNext / 1000)),
-        });
+        throw tooManyAttempts(
+          'Too many failed logins for this account; try again later',
+          error.msBeforeNext,
+        );
       }
+      return { key, failures, reserved: false, clientKey };
     }
-    return { key, count, clientKey };
+    const checking = (await this.checking.penalty(key)).consumedPoints;
+    if (failures + checking > this.maxFailures) {
+      await this.checking.reward(key);
+      throw tooManyAttempts(
+        'Too many logins for this account at once; try again in a moment',
+        1000,
+      );
+    }
+    return { key, failures, reserved: true, clientKey };
   }
 
   /** Records the attempt's outcome: a success clears the counters, a failure may lock. */
   async finish(ticket: LoginTicket, succeeded: boolean): Promise<void> {
+    if (ticket.reserved) await this.checking.reward(ticket.key);
     if (!succeeded) {
-      if (ticket.count >= this.maxFailures) {
-        await this.gate.block(ticket.key, this.lockSeconds(ticket.count));
+      const failures = (await this.failures.penalty(ticket.key)).consumedPoints;
+      if (failures >= this.maxFailures) {
+        await this.gate.block(ticket.key, this.lockSeconds(failures));
       }
       return;
     }
     await Promise.all([
-      this.failures.delete(ticket.key),
-      // A lock exists only once the limit was reached.
-      ticket.count > this.maxFailures ? this.gate.delete(ticket.key) : undefined,
+      ticket.failures > 0 ? this.failures.delete(ticket.key) : undefined,
+      ticket.failures >= this.maxFailures ? this.gate.delete(ticket.key) : undefined,
       this.remember(ticket.clientKey),
     ]);
   }
 
-  /** Gives the attempt back: it could not be judged (the database failed us, say). */
+  /** Settles an attempt that could not be judged (the database failed us, say). */
   async cancel(ticket: LoginTicket): Promise<void> {
-    await this.failures.reward(ticket.key).catch(() => undefined);
+    if (ticket.reserved) await this.checking.reward(ticket.key).catch(() => undefined);
   }
 
   lockSeconds(failures: number): number {
     return Math.min(LOCK_CAP_SECONDS, LOCK_BASE_SECONDS * 2 ** (failures - this.maxFailures));
   }
 
-  private async count(key: string): Promise<number> {
-    return (await this.failures.penalty(key)).consumedPoints;
+  private async failureCount(key: string): Promise<number> {
+    return (await this.failures.get(key))?.consumedPoints ?? 0;
   }
 
   private async remember(clientKey: string | undefined): Promise<void> {
@@ -130,4 +138,11 @@ export class LoginThrottle {
     await this.knownClients.set(clientKey, 1, KNOWN_CLIENT_SECONDS);
     this.remembered.set(clientKey, true);
   }
+}
+
+function tooManyAttempts(detail: string, msBeforeNext: number): ApiException {
+  return new ApiException('too_many_attempts', {
+    detail,
+    retryAfterSeconds: Math.max(1, Math.ceil(msBeforeNext / 1000)),
+  });
 }
