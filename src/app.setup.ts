@@ -5,10 +5,10 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyReply } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { AppModule } from './app.module';
-import fastifyHelmet from '@fastify/helmet';
 import { ApiException } from './common/errors/api-exception';
 import { clientErrorHandler } from './common/errors/client-errors';
 import { useStrictJsonBodies } from './common/http/json-body';
+import { useSecurityHeaders } from './common/http/security-headers';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { HttpLogController } from './common/logging/http-log-controller';
 import { LazyChildLogger } from './common/logging/lazy-child-logger';
@@ -93,13 +93,6 @@ export async function createApp(
     },
   );
   if (options.shutdownHooks) app.enableShutdownHooks();
-  // Security headers (CSP, HSTS, nosniff, no framing, …). The default CSP suits Swagger UI; it
-  // would upgrade /docs' scripts to https, which a plain-http development server cannot serve.
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      directives: { frameAncestors: ["'none'"], upgradeInsecureRequests: null },
-    },
-  });
   configureApp(app, config, problems, timeouts);
   await app.init();
   await app.getHttpAdapter().getInstance().ready();
@@ -116,6 +109,7 @@ function configureApp(
   // JSON only: anything else is 415 instead of reaching a handler as a string.
   fastify.removeContentTypeParser(['text/plain']);
   useStrictJsonBodies(fastify);
+  useSecurityHeaders(fastify);
   // Compressed bodies are not accepted, so a small request cannot inflate into a large one.
   fastify.addHook('onRequest', (request, _reply, done) => {
     const encoding = request.headers['content-encoding'];

@@ -166,7 +166,22 @@ describe('HTTP shell every route inherits', () => {
       'strict-transport-security': expect.stringContaining('max-age='),
       'content-security-policy': expect.stringContaining("frame-ancestors 'none'"),
     });
-    expect(live.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    expect(live.headers).toMatchObject({
+      'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+      'x-frame-options': 'DENY',
+    });
+    // HTML-only headers are left off API responses (each one costs on every response).
+    expect(live.headers['x-dns-prefetch-control']).toBeUndefined();
+    // Swagger UI's page gets helmet's full set, with a CSP that lets its own scripts run over
+    // plain http.
+    const ui = await t.request({ method: 'GET', url: '/docs' });
+    expect(ui.headers).toMatchObject({
+      'content-security-policy': expect.stringContaining("script-src 'self'"),
+      'x-dns-prefetch-control': 'off',
+      'x-content-type-options': 'nosniff',
+    });
+    expect(ui.headers['content-security-policy']).toContain("frame-ancestors 'none'");
+    expect(ui.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
     const problem = await t.request({ method: 'GET', url: '/nowhere' });
     expect(problem.headers['cache-control']).toBe('no-store');
     const jwks = await t.request({ method: 'GET', url: '/.well-known/jwks.json' });
