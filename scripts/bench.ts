@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,26 @@ interface Measurement {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU time the serving process spent per request, in µs (Linux only). */
+  cpuMicros?: number;
+}
+
+/** Linux's clock ticks per second (sysconf(_SC_CLK_TCK)), the unit of /proc/<pid>/stat times. */
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU time (user + system, every thread) process `pid` has used so far, in µs; undefined where
+ * there is no /proc. Far steadier than req/s on a shared machine: it does not count the time the
+ * process waits for the load generator, which runs on the same cores.
+ */
+function cpuMicros(pid: number | undefined): number | undefined {
+  try {
+    // After the command name: state (field 3), …, utime (14) and stime (15), see proc_pid_stat(5).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
 }
 
 function freePort(): Promise<number> {
@@ -64,13 +84,14 @@ async function json<T>(url: string, init: RequestInit): Promise<T> {
   return (await res.json()) as T;
 }
 
-function summarize(name: string, result: Result): Measurement {
+function summarize(name: string, result: Result, cpuUsed: number | undefined): Measurement {
   return {
     name,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx,
+    cpuMicros: cpuUsed === undefined ? undefined : cpuUsed / result.requests.total,
   };
 }
 
@@ -78,10 +99,20 @@ function progress(name: string): void {
   process.stderr.write(`${new Date().toISOString()} measuring ${name}\n`);
 }
 
-async function cannon(name: string, options: autocannon.Options): Promise<Measurement> {
+/** Measures with autocannon after a warm-up; `server` is the process serving the requests. */
+async function cannon(
+  name: string,
+  server: ChildProcess,
+  options: autocannon.Options,
+): Promise<Measurement> {
   progress(name);
   await autocannon({ ...options, duration: WARMUP_S });
-  return summarize(name, await autocannon({ ...options, duration: DURATION_S }));
+  const cpuBefore = cpuMicros(server.pid);
+  const result = await autocannon({ ...options, duration: DURATION_S });
+  const cpuAfter = cpuMicros(server.pid);
+  const cpuUsed =
+    cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore;
+  return summarize(name, result, cpuUsed);
 }
 
 /** argon2 verify with the service's parameters, as fast as this machine does it. */
@@ -147,13 +178,13 @@ async function main(): Promise<void> {
     const { accessToken } = await login();
 
     results.push(
-      await cannon('bare Nest+Fastify GET /hello', {
+      await cannon('bare Nest+Fastify GET /hello', hello, {
         url: `http://127.0.0.1:${helloPort}/hello`,
         connections: 10,
       }),
     );
     results.push(
-      await cannon('guarded GET /users/me', {
+      await cannon('guarded GET /users/me', service, {
         url: `${url}/users/me`,
         connections: 10,
         headers: { authorization: `Bearer ${accessToken}` },
@@ -161,7 +192,7 @@ async function main(): Promise<void> {
     );
     results.push(await rawArgon2());
     results.push(
-      await cannon('POST /auth/login', {
+      await cannon('POST /auth/login', service, {
         url: `${url}/auth/login`,
         connections: 4,
         method: 'POST',
@@ -181,7 +212,7 @@ async function main(): Promise<void> {
     let rotations = 0;
     const successors = new Set<string>();
     results.push(
-      await cannon('POST /auth/refresh', {
+      await cannon('POST /auth/refresh', service, {
         url: `${url}/auth/refresh`,
         connections,
         requests: [
@@ -226,7 +257,8 @@ async function main(): Promise<void> {
       'req/s'.padStart(10) +
       'p50 ms'.padStart(9) +
       'p99 ms'.padStart(9) +
-      'errors'.padStart(8),
+      'errors'.padStart(8) +
+      'cpu µs/req'.padStart(12),
   );
   for (const r of results) {
     console.log(
@@ -234,10 +266,13 @@ async function main(): Promise<void> {
         r.rps.toFixed(0).padStart(10) +
         String(r.p50).padStart(9) +
         String(r.p99).padStart(9) +
-        String(r.errors).padStart(8),
+        String(r.errors).padStart(8) +
+        (r.cpuMicros === undefined ? '-' : r.cpuMicros.toFixed(0)).padStart(12),
     );
   }
   const guarded = by('guarded').rps / by('bare').rps;
+  const guardedCpu = by('guarded').cpuMicros;
+  const bareCpu = by('bare').cpuMicros;
   const login = by('POST /auth/login').rps / by('raw argon2').rps;
   const refresh = by('POST /auth/refresh').rps;
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT MET');
@@ -245,6 +280,10 @@ async function main(): Promise<void> {
   console.log(
     `  guarded / bare route      ${guarded.toFixed(2)}  (target >= 0.50: ${verdict(guarded >= 0.5)})`,
   );
+  if (guardedCpu !== undefined && bareCpu !== undefined) {
+    // The same comparison by CPU cost instead of throughput: bare µs / guarded µs.
+    console.log(`  guarded / bare, by CPU     ${(bareCpu / guardedCpu).toFixed(2)}`);
+  }
   console.log(
     `  login / raw argon2        ${login.toFixed(2)}  (target >= 0.90: ${verdict(login >= 0.9)})`,
   );
