@@ -54,7 +54,10 @@ describe('hostile input', () => {
     for (const depth of [33, 1_000, 30_000]) {
       const body = `{"email":${'['.repeat(depth)}${']'.repeat(depth)},"password":"x"}`;
       const res = await expect4xx('/auth/login', body, 400);
-      expect(res.json().code).toBe('validation_failed');
+      expect(res.json()).toMatchObject({
+        code: 'validation_failed',
+        detail: 'The JSON is nested deeper than 32 levels',
+      });
     }
   });
 
@@ -75,11 +78,19 @@ describe('hostile input', () => {
       400,
     );
     expect(res.json().detail).toMatch(/"password" more than once/);
-    await expect4xx(
+    // The same value twice, in a body the schema would otherwise accept.
+    const same = await expect4xx(
+      '/auth/login',
+      `{"email":"a@example.com","password":"same password","password":"same password"}`,
+      400,
+    );
+    expect(same.json().detail).toMatch(/"password" more than once/);
+    const nested = await expect4xx(
       '/auth/login',
       `{"email":"a@example.com","password":"p","nested":{"a":1,"a":2}}`,
       400,
     );
+    expect(nested.json().detail).toMatch(/"a" more than once/);
     // Nothing was created.
     expect(await t.db.query('SELECT 1 FROM users WHERE email = $1', [email])).toHaveLength(0);
   });
@@ -242,6 +253,29 @@ describe('slow clients', () => {
     expect(ms).toBeLessThan(5_000);
     expect(ms).toBeGreaterThan(1_000);
     expect(received === '' || /^HTTP\/1\.1 4\d\d/.test(received)).toBe(true);
+  });
+
+  /** Writes a raw request and resolves with everything received until the server closes. */
+  const exchange = (raw: string) =>
+    new Promise<string>((resolve, reject) => {
+      let received = '';
+      const socket: Socket = connect(port, '127.0.0.1', () => socket.end(raw));
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', () => undefined);
+      setTimeout(() => reject(new Error('no answer')), 5_000);
+    });
+
+  it('answers a header block over 16 KiB with 431 problem+json, however it is made up', async () => {
+    const huge = `X-Huge: ${'a'.repeat(20_000)}\r\n`;
+    const repeated = 'X-Junk: yyyyyyyy\r\n'.repeat(2_000);
+    for (const headers of [huge, repeated]) {
+      const received = await exchange(`GET /health/live HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
+      expect(received).toMatch(/^HTTP\/1\.1 431 /);
+      expect(received).toMatch(/content-type: application\/problem\+json/i);
+    }
+    // The server is unharmed.
+    expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
   });
 
   it('still serves others meanwhile', async () => {
