@@ -252,4 +252,23 @@ describe('API keys', () => {
     expect(refused.statusCode).toBe(400);
     expect(refused.json().detail).toMatch(/at most 100/);
   });
+
+  it('keeps to the limit when keys are created concurrently', async () => {
+    const account = await newAccount(t, 'keys-race');
+    // One place left, eight requests for it.
+    for (let i = 0; i < 99; i++)
+      expect((await createKey(account, { name: `k${i}` })).statusCode).toBe(201);
+    const racing = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => createKey(account, { name: `racer${i}` })),
+    );
+    console.log(
+      'STATUSES',
+      racing.map((r) => r.statusCode),
+    );
+    expect(racing.map((r) => r.statusCode).sort()).toEqual([
+      201, 201, 400, 400, 400, 400, 400, 400,
+    ]);
+    const listed = (await get(t, '/auth/api-keys', account.tokens.accessToken)).json();
+    expect(listed).toHaveLength(100);
+  });
 });

@@ -27,19 +27,26 @@ export interface ApiKeyState {
 export class ApiKeysRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  create(key: {
-    id: string;
-    userId: string;
-    name: string;
-    secretHash: Uint8Array<ArrayBuffer>;
-    scopes: string[];
-    expiresAt: Date | null;
-  }): Promise<ApiKeyRecord> {
-    return this.prisma.apiKey.create({ data: key, select: API_KEY_COLUMNS });
-  }
-
-  countForUser(userId: string): Promise<number> {
-    return this.prisma.apiKey.count({ where: { userId } });
+  /**
+   * Creates the key unless the user already has `limit` keys (then null). The user's row is
+   * locked for the count and the insert, so concurrent creations cannot pass the limit together.
+   */
+  createWithinLimit(
+    key: {
+      id: string;
+      userId: string;
+      name: string;
+      secretHash: Uint8Array<ArrayBuffer>;
+      scopes: string[];
+      expiresAt: Date | null;
+    },
+    limit: number,
+  ): Promise<ApiKeyRecord | null> {
+    return this.prisma.$transaction(async (tx) => {
+      await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${key.userId}::uuid FOR UPDATE`;
+      if ((await tx.apiKey.count({ where: { userId: key.userId } })) >= limit) return null;
+      return tx.apiKey.create({ data: key, select: API_KEY_COLUMNS });
+    });
   }
 
   listForUser(userId: string): Promise<ApiKeyRecord[]> {

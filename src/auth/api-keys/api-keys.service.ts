@@ -44,21 +44,24 @@ export class ApiKeysService {
     actor: Actor,
     request: CreateApiKeyRequest,
   ): Promise<{ record: ApiKeyRecord; key: string }> {
-    if ((await this.keys.countForUser(actor.userId)) >= MAX_KEYS_PER_USER) {
+    const id = uuidv7();
+    const { key, secretHash } = apiKeyCodec.generate(id);
+    const record = await this.keys.createWithinLimit(
+      {
+        id,
+        userId: actor.userId,
+        name: request.name,
+        secretHash,
+        scopes: request.scopes,
+        expiresAt: request.expiresAt ?? null,
+      },
+      MAX_KEYS_PER_USER,
+    );
+    if (!record) {
       throw new ApiException('validation_failed', {
         detail: `A user may have at most ${MAX_KEYS_PER_USER} API keys; revoke one first`,
       });
     }
-    const id = uuidv7();
-    const { key, secretHash } = apiKeyCodec.generate(id);
-    const record = await this.keys.create({
-      id,
-      userId: actor.userId,
-      name: request.name,
-      secretHash,
-      scopes: request.scopes,
-      expiresAt: request.expiresAt ?? null,
-    });
     this.audit.record({
       type: 'api_key_created',
       userId: actor.userId,
