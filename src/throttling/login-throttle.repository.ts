@@ -1,60 +1,64 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service';
+import { THROTTLE_RULES, type ThrottleRules } from './login-throttle.rules';
 
-/** What a key's state was when an attempt took its place among the checks in progress. */
-export interface Reservation {
-  /** Checks in progress on the key, this one included. */
-  checking: number;
-  /** Consecutive failures in the current run. */
-  failures: number;
+/** Why a key refused an attempt, read after the refusal. */
+export interface Refusal {
   /** How long the key stays locked (0: not locked). */
   lockedMs: number;
-}
-
-/** The lock a run of failures imposes: `baseSeconds · 2^(failures − maxFailures)`, capped. */
-export interface LockRule {
-  maxFailures: number;
-  baseSeconds: number;
-  capSeconds: number;
+  /** Whether the key has reached the limit (then one check at a time, after the lock). */
+  limitReached: boolean;
 }
 
 /**
  * The `login_throttle` rows, each changed only by one atomic statement (an upsert or an UPDATE
- * takes the row's lock), so instances sharing the database never lose or double a count. Times
- * are the database's, so instances' clocks do not matter.
+ * takes the row's lock), so instances sharing the database never lose or double a count, and
+ * admission is decided in the same statement that takes the place. Times are the database's, so
+ * instances' clocks do not matter.
  */
 @Injectable()
 export class LoginThrottleRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(THROTTLE_RULES) private readonly rules: ThrottleRules,
+  ) {}
 
   /**
-   * Takes a place among the key's checks in progress and returns the key's state. A count of
-   * checks not renewed for `staleSeconds` is forgotten, as is a run of failures that began more
-   * than `failureWindowSeconds` ago.
+   * Takes a place among the key's checks in progress if the key admits one more: it is not
+   * locked, and fewer checks are in progress than `maxFailures` minus its live failures (at
+   * least one: the attempt let through when a lock ends). A refused attempt changes nothing.
    */
-  async reserve(
-    key: string,
-    staleSeconds: number,
-    failureWindowSeconds: number,
-  ): Promise<Reservation> {
-    const [row] = await this.prisma.$queryRaw<Reservation[]>`
-      INSERT INTO login_throttle AS t (key, checking, checking_since)
-      VALUES (${key}, 1, now())
+  async admit(key: string): Promise<boolean> {
+    const { staleCheckSeconds: stale, failureWindowSeconds: window, maxFailures } = this.rules;
+    const rows = await this.prisma.$queryRaw<unknown[]>`
+      INSERT INTO login_throttle AS t (key, checking, checking_since, expires_at)
+      VALUES (${key}, 1, now(), now() + make_interval(secs => ${stale}))
       ON CONFLICT (key) DO UPDATE SET
-        checking = CASE
-          WHEN t.checking_since > now() - make_interval(secs => ${staleSeconds}) THEN t.checking + 1
-          ELSE 1 END,
+        checking = CASE WHEN t.checking_since > now() - make_interval(secs => ${stale})
+                        THEN t.checking ELSE 0 END + 1,
         checking_since = now(),
-        failures = CASE
-          WHEN t.failing_since > now() - make_interval(secs => ${failureWindowSeconds})
-          THEN t.failures ELSE 0 END,
-        failing_since = CASE
-          WHEN t.failing_since > now() - make_interval(secs => ${failureWindowSeconds})
-          THEN t.failing_since END
-      RETURNING t.checking, t.failures,
-        COALESCE(GREATEST(0, EXTRACT(EPOCH FROM t.locked_until - now()) * 1000), 0)::float8
-          AS "lockedMs"`;
-    return row;
+        failures = CASE WHEN t.last_failure_at > now() - make_interval(secs => ${window})
+                        THEN t.failures ELSE 0 END,
+        expires_at = GREATEST(t.expires_at, now() + make_interval(secs => ${stale}))
+      WHERE (t.locked_until IS NULL OR t.locked_until <= now())
+        AND CASE WHEN t.checking_since > now() - make_interval(secs => ${stale})
+                 THEN t.checking ELSE 0 END
+          < GREATEST(1, ${maxFailures} - CASE WHEN t.last_failure_at > now() - make_interval(secs => ${window})
+                                         THEN t.failures ELSE 0 END)
+      RETURNING 1`;
+    return rows.length > 0;
+  }
+
+  /** Why the key refuses attempts now (for the answer's Retry-After). */
+  async refusal(key: string): Promise<Refusal> {
+    const { failureWindowSeconds: window, maxFailures } = this.rules;
+    const [row] = await this.prisma.$queryRaw<Refusal[]>`
+      SELECT COALESCE(GREATEST(0, EXTRACT(EPOCH FROM locked_until - clock_timestamp()) * 1000), 0)
+               ::float8 AS "lockedMs",
+             (failures >= ${maxFailures}
+              AND last_failure_at > now() - make_interval(secs => ${window})) AS "limitReached"
+        FROM login_throttle WHERE key = ${key}`;
+    return row ?? { lockedMs: 0, limitReached: false };
   }
 
   /** Gives back a place among the checks in progress. */
@@ -64,21 +68,23 @@ export class LoginThrottleRepository {
   }
 
   /**
-   * Gives back the place and counts a failure; from the rule's limit on, the key is locked, for
+   * Gives back the place and counts a failure; from `maxFailures` on, the key is locked, for
    * longer with each failure. One statement, so no attempt is admitted between the count and
-   * the lock.
+   * the lock. (The admission that took the place already forgot a run past its window.)
    */
-  async recordFailure(key: string, rule: LockRule): Promise<void> {
+  async recordFailure(key: string): Promise<void> {
+    const { maxFailures, lockBaseSeconds, lockCapSeconds, failureWindowSeconds } = this.rules;
     await this.prisma.$executeRaw`
       UPDATE login_throttle SET
         checking = GREATEST(checking - 1, 0),
         failures = failures + 1,
-        failing_since = COALESCE(failing_since, now()),
+        last_failure_at = now(),
         locked_until = CASE
-          WHEN failures + 1 >= ${rule.maxFailures}
-          THEN now() + make_interval(secs => LEAST(${rule.capSeconds}::float8,
-            ${rule.baseSeconds}::float8 * power(2, LEAST(failures + 1 - ${rule.maxFailures}, 30))))
-          ELSE locked_until END
+          WHEN failures + 1 >= ${maxFailures}
+          THEN now() + make_interval(secs => LEAST(${lockCapSeconds}::float8,
+            ${lockBaseSeconds}::float8 * power(2, LEAST(failures + 1 - ${maxFailures}, 30))))
+          ELSE locked_until END,
+        expires_at = GREATEST(expires_at, now() + make_interval(secs => ${failureWindowSeconds}))
       WHERE key = ${key}`;
   }
 
@@ -87,17 +93,22 @@ export class LoginThrottleRepository {
     await this.prisma.$executeRaw`
       UPDATE login_throttle SET
         checking = GREATEST(checking - 1, 0),
-        failures = 0, failing_since = NULL, locked_until = NULL
+        failures = 0, last_failure_at = NULL, locked_until = NULL
       WHERE key = ${key}`;
   }
 
-  /** Deletes the rows that hold nothing any more: no live failures, lock or checks. */
-  async deleteIdle(staleSeconds: number, failureWindowSeconds: number): Promise<number> {
-    return this.prisma.$executeRaw`
-      DELETE FROM login_throttle
-       WHERE (checking = 0 OR checking_since <= now() - make_interval(secs => ${staleSeconds}))
-         AND (locked_until IS NULL OR locked_until <= now())
-         AND (failures = 0
-              OR failing_since <= now() - make_interval(secs => ${failureWindowSeconds}))`;
+  /**
+   * Deletes the rows that hold nothing live any more, `batchSize` at a time (each batch a short
+   * statement on the expires_at index, however many rows an attack left); returns how many.
+   */
+  async deleteExpired(batchSize: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.prisma.$executeRaw`
+        DELETE FROM login_throttle WHERE key IN (
+          SELECT key FROM login_throttle WHERE expires_at <= now() LIMIT ${batchSize})`;
+      total += deleted;
+      if (deleted < batchSize) return total;
+    }
   }
 }

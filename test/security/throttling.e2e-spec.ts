@@ -1,8 +1,5 @@
-import {
-  LOCK_BASE_SECONDS,
-  LOCK_CAP_SECONDS,
-  LoginThrottle,
-} from '../../src/throttling/login-throttle.service';
+import { LoginThrottleRepository } from '../../src/throttling/login-throttle.repository';
+import { LOCK_BASE_SECONDS, LOCK_CAP_SECONDS } from '../../src/throttling/login-throttle.rules';
 import { RateLimits } from '../../src/throttling/rate-limits.service';
 import { newAccount, uniqueEmail, type Account } from '../support/auth';
 import { createTestApp, type TestApp } from '../support/test-app';
@@ -170,10 +167,64 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
     expect(await stored(account.email)).toEqual({ failures: 0, checking: 0 });
     // Their window over, the count starts from one again rather than below zero: a burst of
     // guesses still gets exactly the limit.
+    // (From a client that is not known to the account: a known one would be judged on its own
+    // counters once the account reached the limit.)
+    const stranger = freshIp();
     const burst = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => attempt(account.email, `burst-wrong-${i}`)),
+      Array.from({ length: 20 }, (_, i) => attempt(account.email, `burst-wrong-${i}`, stranger)),
     );
     expect(burst.filter((r) => r.statusCode === 401)).toHaveLength(5);
+  });
+
+  /** Puts the account in a state: its failures so far and a check lost `lostAgo` ago. */
+  const withLostCheck = (email: string, failures: number, lostAgo: string) =>
+    t.db.query(
+      `INSERT INTO login_throttle (key, failures, last_failure_at, checking, checking_since)
+       VALUES ($1, $2, now(), 1, now() - $3::interval)
+       ON CONFLICT (key) DO UPDATE SET failures = $2, last_failure_at = now(), checking = 1,
+         checking_since = now() - $3::interval`,
+      [RateLimits.key(email), failures, lostAgo],
+    );
+
+  it('changes nothing for a refused attempt, so a lost check cannot be kept alive by retrying', async () => {
+    const account = await newAccount(t, 'lost-check');
+    // Four failures leave one place, and a check lost just now holds it.
+    await withLostCheck(account.email, 4, '1 second');
+    const before = await t.db.query(`SELECT * FROM login_throttle WHERE key = $1`, [
+      RateLimits.key(account.email),
+    ]);
+    for (let i = 0; i < 3; i++) {
+      const refused = await attempt(account.email, account.password, freshIp());
+      expect([refused.statusCode, refused.headers['retry-after']]).toEqual([429, '1']);
+    }
+    const after = await t.db.query(`SELECT * FROM login_throttle WHERE key = $1`, [
+      RateLimits.key(account.email),
+    ]);
+    expect(after).toEqual(before);
+    // Once the lost check is old enough to be forgotten, the right password gets in.
+    await withLostCheck(account.email, 4, '31 seconds');
+    expect((await attempt(account.email, account.password, freshIp())).statusCode).toBe(200);
+  });
+
+  it('forgets a run of failures a day after its latest failure, not its first', async () => {
+    const account = await newAccount(t, 'window');
+    const key = RateLimits.key(account.email);
+    await failTimes(account.email, 4);
+    // The run began long ago but its latest failure was 23 hours ago: it is still counted.
+    await t.db.query(
+      `UPDATE login_throttle SET last_failure_at = now() - interval '23 hours' WHERE key = $1`,
+      [key],
+    );
+    await failTimes(account.email, 1);
+    expect((await attempt(account.email, account.password)).statusCode).toBe(429);
+    // A day after the latest failure (and the lock long over), the run is forgotten.
+    await t.db.query(
+      `UPDATE login_throttle SET last_failure_at = now() - interval '25 hours',
+         locked_until = now() - interval '1 hour' WHERE key = $1`,
+      [key],
+    );
+    await failTimes(account.email, 4);
+    expect((await attempt(account.email, account.password)).statusCode).toBe(200);
   });
 });
 
@@ -185,30 +236,37 @@ describe('login throttle cleanup', () => {
   });
   afterAll(() => t.close());
 
-  it('deletes the rows that hold nothing any more, and keeps locks, failures and live checks', async () => {
-    const rows: [string, string][] = [
-      ['idle', `0, NULL, NULL, 0, now()`],
-      ['old-failures', `3, now() - interval '2 days', NULL, 0, NULL`],
-      ['stale-checks', `0, NULL, NULL, 2, now() - interval '1 hour'`],
-      ['locked', `5, now(), now() + interval '1 minute', 0, NULL`],
-      ['failing', `2, now(), NULL, 0, NULL`],
-      ['checking', `0, NULL, NULL, 1, now()`],
-    ];
-    for (const [key, values] of rows) {
-      await t.db.query(
-        `INSERT INTO login_throttle (key, failures, failing_since, locked_until, checking, checking_since)
-         VALUES ('cleanup-${key}', ${values})`,
-      );
-    }
-    await t.app.get(LoginThrottle).deleteIdle();
-    const left = await t.db.query<{ key: string }>(
-      `SELECT key FROM login_throttle WHERE key LIKE 'cleanup-%' ORDER BY key`,
+  it('deletes the rows whose state has expired, in batches, and keeps the rest', async () => {
+    const repository = t.app.get(LoginThrottleRepository);
+    await t.db.query(
+      `INSERT INTO login_throttle (key, expires_at)
+       SELECT 'cleanup-expired-' || n, now() - interval '1 second' FROM generate_series(1, 25) n`,
     );
-    expect(left.map((row) => row.key)).toEqual([
-      'cleanup-checking',
-      'cleanup-failing',
-      'cleanup-locked',
-    ]);
+    await t.db.query(
+      `INSERT INTO login_throttle (key, failures, last_failure_at, expires_at)
+       VALUES ('cleanup-live', 3, now(), now() + interval '1 day')`,
+    );
+    // Three batches of ten: 10, 10, 5.
+    expect(await repository.deleteExpired(10)).toBe(25);
+    const left = await t.db.query<{ key: string }>(
+      `SELECT key FROM login_throttle WHERE key LIKE 'cleanup-%'`,
+    );
+    expect(left.map((row) => row.key)).toEqual(['cleanup-live']);
+  });
+
+  it('keeps every row a login depends on until its state has expired', async () => {
+    const account = await newAccount(t, 'cleanup-real');
+    // From a client the account has never logged in from.
+    const login = (password: string) =>
+      t.request({
+        method: 'POST',
+        url: '/auth/login',
+        payload: { email: account.email, password },
+        remoteAddress: '198.51.100.99',
+      });
+    for (let i = 0; i < 5; i++) expect((await login(`x-${i}-wrong`)).statusCode).toBe(401);
+    await t.app.get(LoginThrottleRepository).deleteExpired(1000);
+    expect((await login(account.password)).statusCode).toBe(429);
   });
 });
 
