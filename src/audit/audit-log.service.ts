@@ -1,4 +1,5 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
 import { uuidv7 } from '../common/uuid';
 import { AppConfig } from '../config/app-config';
 import { DatabaseSchemaService } from '../database/database-schema.service';
@@ -25,14 +26,13 @@ const DAY_MS = 24 * 3600 * 1000;
  * FLUSH_DELAY_MS after it happened (the read endpoints write what is queued before reading).
  */
 @Injectable()
-export class AuditLog implements OnModuleInit, OnApplicationShutdown {
+export class AuditLog implements OnModuleInit {
   private readonly logger = new Logger(AuditLog.name);
   private pending: AuditEventRecord[] = [];
   private unavailableSince: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private dropped = 0;
-  private prune: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly events: AuditEventsRepository,
@@ -45,13 +45,8 @@ export class AuditLog implements OnModuleInit, OnApplicationShutdown {
     this.prisma.beforeDisconnect(() => this.flush(), 'flush');
     this.schema.afterMigrations(() => {
       void this.pruneExpired();
-      this.prune ??= setInterval(() => void this.pruneExpired(), PRUNE_INTERVAL_MS).unref();
       return Promise.resolve();
     });
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.prune);
   }
 
   record(input: AuditEventInput): void {
@@ -84,6 +79,7 @@ export class AuditLog implements OnModuleInit, OnApplicationShutdown {
     return this.writing;
   }
 
+  @Interval(PRUNE_INTERVAL_MS)
   async pruneExpired(): Promise<void> {
     try {
       const cutoff = new Date(Date.now() - this.config.auditRetentionDays * DAY_MS);

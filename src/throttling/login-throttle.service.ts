@@ -1,9 +1,5 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
 import { LRUCache } from 'lru-cache';
 import type { RateLimiterPostgres } from 'rate-limiter-flexible';
 import { ApiException } from '../common/errors/api-exception';
@@ -49,12 +45,11 @@ export interface LoginTicket {
  * instance; which clients are known is a rate-limiter-flexible counter on the same database.
  */
 @Injectable()
-export class LoginThrottle implements OnApplicationBootstrap, OnApplicationShutdown {
+export class LoginThrottle {
   private readonly logger = new Logger(LoginThrottle.name);
   private readonly knownClients: RateLimiterPostgres;
   /** Clients remembered recently by this instance: no need to write it again for a while. */
   private readonly remembered = new LRUCache<string, true>({ max: 10_000, ttl: 3600 * 1000 });
-  private cleanup?: NodeJS.Timeout;
 
   constructor(
     private readonly throttle: LoginThrottleRepository,
@@ -98,14 +93,7 @@ export class LoginThrottle implements OnApplicationBootstrap, OnApplicationShutd
     await this.throttle.release(ticket.key).catch(() => undefined);
   }
 
-  onApplicationBootstrap(): void {
-    this.cleanup = setInterval(() => void this.deleteExpired(), CLEANUP_INTERVAL_MS).unref();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.cleanup);
-  }
-
+  @Interval(CLEANUP_INTERVAL_MS)
   async deleteExpired(): Promise<void> {
     try {
       await this.throttle.deleteExpired(CLEANUP_BATCH);

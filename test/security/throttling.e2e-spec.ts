@@ -1,3 +1,4 @@
+import { SchedulerRegistry } from '@nestjs/schedule';
 import { LoginThrottleRepository } from '../../src/throttling/login-throttle.repository';
 import { LOCK_BASE_SECONDS, LOCK_CAP_SECONDS } from '../../src/throttling/login-throttle.rules';
 import { RateLimits } from '../../src/throttling/rate-limits.service';
@@ -252,6 +253,10 @@ describe('login throttle cleanup', () => {
       `SELECT key FROM login_throttle WHERE key LIKE 'cleanup-%'`,
     );
     expect(left.map((row) => row.key)).toEqual(['cleanup-live']);
+  });
+
+  it('is scheduled, with the sessions and audit clean-ups, by @nestjs/schedule', () => {
+    expect(t.app.get(SchedulerRegistry).getIntervals()).toHaveLength(3);
   });
 
   it('keeps every row a login depends on until its state has expired', async () => {

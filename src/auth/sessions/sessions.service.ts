@@ -1,9 +1,5 @@
-import {
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-} from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
 import { AppConfig } from '../../config/app-config';
 import { CacheInvalidationBus } from '../../database/cache-invalidation-bus';
 import { PrismaService } from '../../database/prisma.service';
@@ -48,11 +44,10 @@ const CLEANUP_INTERVAL_MS = 3600 * 1000;
  * window and theft detection) and revocation, which it announces to every instance's cache.
  */
 @Injectable()
-export class SessionsService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SessionsService {
   private readonly logger = new Logger(SessionsService.name);
   private readonly ttlMs: number;
   private readonly graceMs: number;
-  private cleanup: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly sessions: SessionsRepository,
@@ -175,14 +170,7 @@ export class SessionsService implements OnApplicationBootstrap, OnApplicationShu
     return this.sessions.listActive(userId, new Date());
   }
 
-  onApplicationBootstrap(): void {
-    this.cleanup = setInterval(() => void this.deleteEnded(), CLEANUP_INTERVAL_MS).unref();
-  }
-
-  onApplicationShutdown(): void {
-    clearInterval(this.cleanup);
-  }
-
+  @Interval(CLEANUP_INTERVAL_MS)
   async deleteEnded(): Promise<void> {
     try {
       const count = await this.sessions.deleteEnded(new Date(Date.now() - RETENTION_AFTER_END_MS));
