@@ -42,7 +42,9 @@ const CLOCK_TICKS = 100;
 function cpuMicros(pid: number | undefined): number | undefined {
   try {
     // After the command name: state (field 3), …, utime (14) and stime (15), see proc_pid_stat(5).
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name, in parentheses, may itself hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
   } catch {
     return undefined;

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { ModuleMetadata } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { AppModule } from './app.module';
 import { ApiException } from './common/errors/api-exception';
 import { clientErrorHandler } from './common/errors/client-errors';
 import { useStrictJsonBodies } from './common/http/json-body';
-import { useSecurityHeaders } from './common/http/security-headers';
+import { applySecurityHeaders, useSecurityHeaders } from './common/http/security-headers';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { HttpLogController } from './common/logging/http-log-controller';
 import { LazyChildLogger } from './common/logging/lazy-child-logger';
@@ -75,8 +75,12 @@ export async function createApp(
     // Accept a caller's X-Request-Id when it is a plain token, so logs can be correlated.
     requestIdHeader: false,
     // Errors raised before routing (a malformed URL) and by Node's parser, as problem+json too.
-    frameworkErrors: (error: Error, _request: unknown, reply: FastifyReply) =>
-      problems.catchReply(error, reply),
+    // No hook runs for them, so they get the hooks' headers here.
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
+      applySecurityHeaders(request, reply);
+      reply.header('cache-control', 'no-store').header('x-request-id', request.id);
+      problems.catchReply(error, reply);
+    },
     clientErrorHandler,
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
       const given = req.headers['x-request-id'];

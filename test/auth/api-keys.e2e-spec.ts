@@ -1,3 +1,4 @@
+import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
 import { bearer, get, newAccount, post, superuserTokens, type Account } from '../support/auth';
 import { createTestApp, type TestApp } from '../support/test-app';
 
@@ -266,5 +267,19 @@ describe('API keys', () => {
     ]);
     const listed = (await get(t, '/auth/api-keys', account.tokens.accessToken)).json();
     expect(listed).toHaveLength(100);
+  });
+
+  it('answers 401 invalid_token, not 500, when the owner was deleted while the request was on its way', async () => {
+    const account = await newAccount(t, 'keys-gone');
+    await t.db.query('DELETE FROM users WHERE id = $1', [account.id]);
+    // The guard let the request in a moment before: the service sees the deletion.
+    const creating = t.app
+      .get(ApiKeysService)
+      .create(
+        { userId: account.id, sessionId: undefined, client: { ip: null, userAgent: null } },
+        { name: 'late', scopes: [] },
+      );
+    await expect(creating).rejects.toMatchObject({ code: 'invalid_token' });
+    expect(await t.db.query('SELECT 1 FROM api_keys WHERE user_id = $1', [account.id])).toEqual([]);
   });
 });

@@ -112,8 +112,16 @@ describe('HTTP shell every route inherits', () => {
     expect(String(errors[0].msg)).toMatch(/at .*probe\.module/);
   });
 
-  it('answers a malformed URL with 400 problem+json', async () => {
-    expectProblem(await t.request({ method: 'GET', url: '/%' }), 400, 'validation_failed');
+  it('answers a malformed URL with 400 problem+json, with the headers every response has', async () => {
+    const res = await t.request({ method: 'GET', url: '/%' });
+    expectProblem(res, 400, 'validation_failed');
+    // Fastify runs no hook for errors raised before routing.
+    expect(res.headers).toMatchObject({
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+      'x-request-id': expect.any(String),
+    });
   });
 
   it('answers an unknown route with 404 not_found', async () => {
@@ -182,6 +190,12 @@ describe('HTTP shell every route inherits', () => {
     });
     expect(ui.headers['content-security-policy']).toContain("frame-ancestors 'none'");
     expect(ui.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    expect(ui.headers['x-frame-options']).toBe('DENY');
+    // Only /docs and below: a look-alike path gets the API's strict policy.
+    const lookalike = await t.request({ method: 'GET', url: '/docsx' });
+    expect(lookalike.headers['content-security-policy']).toBe(
+      "default-src 'none';frame-ancestors 'none'",
+    );
     const problem = await t.request({ method: 'GET', url: '/nowhere' });
     expect(problem.headers['cache-control']).toBe('no-store');
     const jwks = await t.request({ method: 'GET', url: '/.well-known/jwks.json' });
@@ -227,6 +241,8 @@ describe('errors before a request exists', () => {
       });
       expect(raw).toMatch(/^HTTP\/1\.1 431 /);
       expect(raw).toMatch(/Content-Type: application\/problem\+json/i);
+      expect(raw).toMatch(/Cache-Control: no-store/i);
+      expect(raw).toMatch(/X-Content-Type-Options: nosniff/i);
       expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toMatchObject({
         status: 431,
         code: 'payload_too_large',

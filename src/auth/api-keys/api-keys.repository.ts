@@ -28,8 +28,9 @@ export class ApiKeysRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Creates the key unless the user already has `limit` keys (then null). The user's row is
-   * locked for the count and the insert, so concurrent creations cannot pass the limit together.
+   * Creates the key unless its owner already has `limit` keys, or no longer exists. The owner's
+   * row is locked for the count and the insert, so concurrent creations cannot pass the limit
+   * together (FOR NO KEY UPDATE: logins, which only reference the row, are not held up).
    */
   createWithinLimit(
     key: {
@@ -41,10 +42,14 @@ export class ApiKeysRepository {
       expiresAt: Date | null;
     },
     limit: number,
-  ): Promise<ApiKeyRecord | null> {
+  ): Promise<ApiKeyRecord | 'limit_reached' | 'owner_gone'> {
     return this.prisma.$transaction(async (tx) => {
-      await tx.$queryRaw`SELECT 1 FROM users WHERE id = ${key.userId}::uuid FOR UPDATE`;
-      if ((await tx.apiKey.count({ where: { userId: key.userId } })) >= limit) return null;
+      const owner = await tx.$queryRaw<unknown[]>`
+        SELECT 1 FROM users WHERE id = ${key.userId}::uuid FOR NO KEY UPDATE`;
+      if (!owner.length) return 'owner_gone';
+      if ((await tx.apiKey.count({ where: { userId: key.userId } })) >= limit) {
+        return 'limit_reached';
+      }
       return tx.apiKey.create({ data: key, select: API_KEY_COLUMNS });
     });
   }

@@ -57,11 +57,13 @@ export class ApiKeysService {
       },
       MAX_KEYS_PER_USER,
     );
-    if (!record) {
+    if (record === 'limit_reached') {
       throw new ApiException('validation_failed', {
         detail: `A user may have at most ${MAX_KEYS_PER_USER} API keys; revoke one first`,
       });
     }
+    // Deleted while this request was on its way: its token no longer stands for anyone.
+    if (record === 'owner_gone') throw new ApiException('invalid_token');
     this.audit.record({
       type: 'api_key_created',
       userId: actor.userId,

@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 
 /** Where Swagger UI (HTML, scripts, styles) and the OpenAPI document are served. */
-const DOCUMENTATION_PREFIX = '/docs';
+const DOCUMENTATION = /^\/docs(?:[/?]|$)/;
 
 /**
  * JSON responses get the headers that matter for an API (OWASP REST Security Cheat Sheet): no
@@ -34,18 +34,26 @@ const documentationHeaders = helmet({
   contentSecurityPolicy: {
     directives: { frameAncestors: ["'none'"], upgradeInsecureRequests: null },
   },
+  xFrameOptions: { action: 'deny' },
 });
+
+/** Sets the security headers a response to `request` carries. */
+export function applySecurityHeaders(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  done: (error?: Error) => void = () => undefined,
+): void {
+  const headers = DOCUMENTATION.test(request.url) ? documentationHeaders : apiHeaders;
+  headers(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined));
+}
 
 /**
  * Security headers on every response, from helmet. The middlewares are built once here (the
- * Fastify plugin builds one per request) and run in one synchronous onRequest hook.
+ * Fastify plugin builds one per request) and run in one synchronous onRequest hook. Errors raised
+ * before routing skip the hooks; their handler calls applySecurityHeaders itself.
  */
 export function useSecurityHeaders(fastify: FastifyInstance): void {
-  fastify.addHook('onRequest', (request, reply, done) => {
-    const headers = request.url.startsWith(DOCUMENTATION_PREFIX)
-      ? documentationHeaders
-      : apiHeaders;
-    // helmet throws instead of passing errors to its callback.
-    headers(request.raw, reply.raw, () => done());
-  });
+  fastify.addHook('onRequest', (request, reply, done) =>
+    applySecurityHeaders(request, reply, done),
+  );
 }
