@@ -45,6 +45,13 @@ export interface CreateAppOptions {
   httpTimeouts?: Partial<Record<keyof typeof HTTP_TIMEOUTS, number>>;
 }
 
+/** The request id, and no caching: responses carry tokens, keys and personal data (unless a
+ * route allows caching, as the JWKS does). */
+function setResponseHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id);
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+}
+
 /**
  * Creates the application exactly as it runs in production: main.ts and every e2e test come
  * through here, so what is tested is what is served.
@@ -78,7 +85,7 @@ export async function createApp(
     // No hook runs for them, so they get the hooks' headers here.
     frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => {
       applySecurityHeaders(request, reply);
-      reply.header('cache-control', 'no-store').header('x-request-id', request.id);
+      setResponseHeaders(request, reply);
       problems.catchReply(error, reply);
     },
     clientErrorHandler,
@@ -137,11 +144,8 @@ function configureApp(
     done();
   });
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    reply.header('x-request-id', request.id);
+    setResponseHeaders(request, reply);
     if (draining) reply.header('connection', 'close');
-    // Responses carry tokens, keys and personal data: nothing is cached unless a route says so
-    // (the JWKS does).
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     done(null, payload);
   });
 

@@ -1,13 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service';
+import { Prisma } from '../generated/prisma/client';
 import { THROTTLE_RULES, type ThrottleRules } from './login-throttle.rules';
 
 /** Why a key refused an attempt, read after the refusal. */
 export interface Refusal {
   /** How long the key stays locked (0: not locked). */
   lockedMs: number;
-  /** Whether the key has reached the limit (then one check at a time, after the lock). */
-  limitReached: boolean;
+  /** Whether the key is locked or has reached the limit (then one check at a time, after the lock). */
+  atLimit: boolean;
 }
 
 /**
@@ -30,21 +31,21 @@ export class LoginThrottleRepository {
    */
   async admit(key: string): Promise<boolean> {
     const { staleCheckSeconds: stale, failureWindowSeconds: window, maxFailures } = this.rules;
+    // The row's checks in progress and failures that still count (older ones are forgotten).
+    const liveChecking = Prisma.sql`CASE WHEN t.checking_since > now() - make_interval(secs => ${stale})
+                                         THEN t.checking ELSE 0 END`;
+    const liveFailures = Prisma.sql`CASE WHEN t.last_failure_at > now() - make_interval(secs => ${window})
+                                         THEN t.failures ELSE 0 END`;
     const rows = await this.prisma.$queryRaw<unknown[]>`
       INSERT INTO login_throttle AS t (key, checking, checking_since, expires_at)
       VALUES (${key}, 1, now(), now() + make_interval(secs => ${stale}))
       ON CONFLICT (key) DO UPDATE SET
-        checking = CASE WHEN t.checking_since > now() - make_interval(secs => ${stale})
-                        THEN t.checking ELSE 0 END + 1,
+        checking = ${liveChecking} + 1,
         checking_since = now(),
-        failures = CASE WHEN t.last_failure_at > now() - make_interval(secs => ${window})
-                        THEN t.failures ELSE 0 END,
+        failures = ${liveFailures},
         expires_at = GREATEST(t.expires_at, now() + make_interval(secs => ${stale}))
       WHERE (t.locked_until IS NULL OR t.locked_until <= now())
-        AND CASE WHEN t.checking_since > now() - make_interval(secs => ${stale})
-                 THEN t.checking ELSE 0 END
-          < GREATEST(1, ${maxFailures} - CASE WHEN t.last_failure_at > now() - make_interval(secs => ${window})
-                                         THEN t.failures ELSE 0 END)
+        AND ${liveChecking} < GREATEST(1, ${maxFailures} - ${liveFailures})
       RETURNING 1`;
     return rows.length > 0;
   }
@@ -55,10 +56,12 @@ export class LoginThrottleRepository {
     const [row] = await this.prisma.$queryRaw<Refusal[]>`
       SELECT COALESCE(GREATEST(0, EXTRACT(EPOCH FROM locked_until - clock_timestamp()) * 1000), 0)
                ::float8 AS "lockedMs",
-             (failures >= ${maxFailures}
-              AND last_failure_at > now() - make_interval(secs => ${window})) AS "limitReached"
+             COALESCE(locked_until > clock_timestamp()
+                      OR (failures >= ${maxFailures}
+                          AND last_failure_at > now() - make_interval(secs => ${window})),
+                      false) AS "atLimit"
         FROM login_throttle WHERE key = ${key}`;
-    return row ?? { lockedMs: 0, limitReached: false };
+    return row ?? { lockedMs: 0, atLimit: false };
   }
 
   /** Gives back a place among the checks in progress. */

@@ -68,8 +68,7 @@ export class LoginThrottle {
     const clientKey = ip === null ? undefined : RateLimits.key(`${email}\n${ip}`);
     if (await this.throttle.admit(key)) return { key, clientKey };
     const refusal = await this.throttle.refusal(key);
-    const atLimit = refusal.lockedMs > 0 || refusal.limitReached;
-    if (atLimit && clientKey && (await this.isKnown(clientKey))) {
+    if (refusal.atLimit && clientKey && (await this.isKnown(clientKey))) {
       if (await this.throttle.admit(clientKey)) return { key: clientKey, clientKey };
       throw tooManyFor(await this.throttle.refusal(clientKey));
     }
@@ -114,8 +113,8 @@ export class LoginThrottle {
 }
 
 /** The answer to an attempt a key refused. */
-function tooManyFor({ lockedMs, limitReached }: Refusal): ApiException {
-  if (lockedMs > 0 || limitReached) {
+function tooManyFor({ lockedMs, atLimit }: Refusal): ApiException {
+  if (atLimit) {
     return tooManyAttempts(
       'Too many failed logins for this account; try again later',
       Math.max(lockedMs, 1000),
