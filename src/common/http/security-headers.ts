@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 
@@ -37,23 +38,43 @@ const documentationHeaders = helmet({
   xFrameOptions: { action: 'deny' },
 });
 
+/**
+ * The headers a helmet middleware sets, read once by running it against a response that records
+ * them. Our directives are constants (no nonces, nothing taken from the request), so helmet sets
+ * the same headers on every response; running its middleware chain per request instead costs
+ * about a tenth of a guarded request (header validation and a closure per header, measured with
+ * npm run bench).
+ */
+function headersSetBy(middleware: ReturnType<typeof helmet>): Readonly<Record<string, string>> {
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader: (name: string, value: unknown) => void (headers[name.toLowerCase()] = String(value)),
+    removeHeader: (name: string) => void delete headers[name.toLowerCase()],
+  };
+  let failure: unknown;
+  middleware({} as IncomingMessage, response as unknown as ServerResponse, (error) => {
+    failure = error;
+  });
+  // helmet passes only Errors (a directive it cannot use), never at request time with ours.
+  if (failure) throw failure as Error;
+  return Object.freeze(headers);
+}
+
+const API_HEADERS = headersSetBy(apiHeaders);
+const DOCUMENTATION_HEADERS = headersSetBy(documentationHeaders);
+
 /** Sets the security headers a response to `request` carries. */
-export function applySecurityHeaders(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  done: (error?: Error) => void = () => undefined,
-): void {
-  const headers = DOCUMENTATION.test(request.url) ? documentationHeaders : apiHeaders;
-  headers(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined));
+export function applySecurityHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  reply.headers(DOCUMENTATION.test(request.url) ? DOCUMENTATION_HEADERS : API_HEADERS);
 }
 
 /**
- * Security headers on every response, from helmet. The middlewares are built once here (the
- * Fastify plugin builds one per request) and run in one synchronous onRequest hook. Errors raised
- * before routing skip the hooks; their handler calls applySecurityHeaders itself.
+ * Security headers on every response, from helmet, in one synchronous onRequest hook. Errors
+ * raised before routing skip the hooks; their handler calls applySecurityHeaders itself.
  */
 export function useSecurityHeaders(fastify: FastifyInstance): void {
-  fastify.addHook('onRequest', (request, reply, done) =>
-    applySecurityHeaders(request, reply, done),
-  );
+  fastify.addHook('onRequest', (request, reply, done) => {
+    applySecurityHeaders(request, reply);
+    done();
+  });
 }
