@@ -14,10 +14,17 @@ import autocannon, { type Result } from 'autocannon';
  *   - POST /auth/refresh rotations.
  * The database is DATABASE_URL if set, else the embedded PostgreSQL in a temporary DATA_DIR.
  * Targets on a 2-core machine: guarded >= 0.5x bare, login >= 0.9x raw argon2, refresh >= 500/s.
+ *
+ * Each pair that makes a ratio is measured in alternating rounds (bare, guarded, bare, guarded, …)
+ * and the median of the rounds' ratios is reported with their range: on a shared virtual machine
+ * the speed of the whole box drifts by ±20% within a minute, which one long measurement of each
+ * side turns into the ratio's error, while two sides measured seconds apart drift together.
  */
 
 const ROOT = path.resolve(__dirname, '..');
-const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8);
+/** Length of each measurement (each round of a pair, and the refresh measurement). */
+const DURATION_S = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_S = 2;
 const ARGON2 = { type: argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
@@ -101,14 +108,18 @@ function progress(name: string): void {
   process.stderr.write(`${new Date().toISOString()} measuring ${name}\n`);
 }
 
-/** Measures with autocannon after a warm-up; `server` is the process serving the requests. */
+/** Load that only warms up (JIT, connections, caches); nothing is measured. */
+async function warmUp(options: autocannon.Options): Promise<void> {
+  await autocannon({ ...options, duration: WARMUP_S });
+}
+
+/** Measures with autocannon; `server` is the process serving the requests. */
 async function cannon(
   name: string,
   server: ChildProcess,
   options: autocannon.Options,
 ): Promise<Measurement> {
   progress(name);
-  await autocannon({ ...options, duration: WARMUP_S });
   const cpuBefore = cpuMicros(server.pid);
   const result = await autocannon({ ...options, duration: DURATION_S });
   const cpuAfter = cpuMicros(server.pid);
@@ -118,11 +129,11 @@ async function cannon(
 }
 
 /** argon2 verify with the service's parameters, as fast as this machine does it. */
-async function rawArgon2(): Promise<Measurement> {
+async function rawArgon2(digest: string): Promise<Measurement> {
   const concurrency = availableParallelism();
   progress(`raw argon2 verify (x${concurrency})`);
-  const digest = await hash('benchmark-password', ARGON2);
   const latencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
   const until = Date.now() + DURATION_S * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -133,6 +144,7 @@ async function rawArgon2(): Promise<Measurement> {
       }
     }),
   );
+  const cpu = process.cpuUsage(cpuBefore);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => Math.round(latencies[Math.floor(q * (latencies.length - 1))]);
   return {
@@ -141,7 +153,58 @@ async function rawArgon2(): Promise<Measurement> {
     p50: at(0.5),
     p99: at(0.99),
     errors: 0,
+    // This process does nothing else meanwhile (autocannon is idle between measurements).
+    cpuMicros: (cpu.user + cpu.system) / latencies.length,
   };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** One row standing for several rounds of a measurement: the median of each figure. */
+function medianOf(rounds: Measurement[]): Measurement {
+  const of = (pick: (m: Measurement) => number | undefined) => {
+    const values = rounds.map(pick).filter((v): v is number => v !== undefined);
+    return values.length ? median(values) : undefined;
+  };
+  return {
+    name: rounds[0].name,
+    rps: of((m) => m.rps)!,
+    p50: of((m) => m.p50)!,
+    p99: of((m) => m.p99)!,
+    errors: rounds.reduce((sum, m) => sum + m.errors, 0),
+    cpuMicros: of((m) => m.cpuMicros),
+  };
+}
+
+/** A ratio measured round by round: its median and range. */
+interface Ratio {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function ratioOf(numerators: number[], denominators: number[]): Ratio {
+  const ratios = numerators.map((n, i) => n / denominators[i]);
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+
+/** Measures `a` then `b`, ROUNDS times, after one warm-up of each. */
+async function alternate(
+  a: () => Promise<Measurement>,
+  b: () => Promise<Measurement>,
+  warmUp: () => Promise<unknown>,
+): Promise<[Measurement[], Measurement[]]> {
+  await warmUp();
+  const [first, second]: [Measurement[], Measurement[]] = [[], []];
+  for (let round = 0; round < ROUNDS; round++) {
+    first.push(await a());
+    second.push(await b());
+  }
+  return [first, second];
 }
 
 async function main(): Promise<void> {
@@ -166,6 +229,7 @@ async function main(): Promise<void> {
   );
   const url = `http://127.0.0.1:${servicePort}`;
   const results: Measurement[] = [];
+  const ratios: { guarded?: Ratio; guardedByCpu?: Ratio; login?: Ratio } = {};
   try {
     await waitFor(`${url}/health/ready`);
     await waitFor(`http://127.0.0.1:${helloPort}/hello`);
@@ -179,28 +243,49 @@ async function main(): Promise<void> {
       });
     const { accessToken } = await login();
 
-    results.push(
-      await cannon('bare Nest+Fastify GET /hello', hello, {
-        url: `http://127.0.0.1:${helloPort}/hello`,
-        connections: 10,
-      }),
+    const bare: autocannon.Options = {
+      url: `http://127.0.0.1:${helloPort}/hello`,
+      connections: 10,
+    };
+    const guarded: autocannon.Options = {
+      url: `${url}/users/me`,
+      connections: 10,
+      headers: { authorization: `Bearer ${accessToken}` },
+    };
+    const [bareRounds, guardedRounds] = await alternate(
+      () => cannon('bare Nest+Fastify GET /hello', hello, bare),
+      () => cannon('guarded GET /users/me', service, guarded),
+      () => Promise.all([warmUp(bare), warmUp(guarded)]),
     );
-    results.push(
-      await cannon('guarded GET /users/me', service, {
-        url: `${url}/users/me`,
-        connections: 10,
-        headers: { authorization: `Bearer ${accessToken}` },
-      }),
+
+    const loginRequest: autocannon.Options = {
+      url: `${url}/auth/login`,
+      connections: 4,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password }),
+    };
+    const digest = await hash('benchmark-password', ARGON2);
+    const [rawRounds, loginRounds] = await alternate(
+      () => rawArgon2(digest),
+      () => cannon('POST /auth/login', service, loginRequest),
+      () => warmUp(loginRequest),
     );
-    results.push(await rawArgon2());
-    results.push(
-      await cannon('POST /auth/login', service, {
-        url: `${url}/auth/login`,
-        connections: 4,
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email, password }),
-      }),
+    results.push(...[bareRounds, guardedRounds, rawRounds, loginRounds].map(medianOf));
+    ratios.guarded = ratioOf(
+      guardedRounds.map((m) => m.rps),
+      bareRounds.map((m) => m.rps),
+    );
+    if (guardedRounds.every((m) => m.cpuMicros) && bareRounds.every((m) => m.cpuMicros)) {
+      // By CPU cost instead of throughput: bare µs / guarded µs.
+      ratios.guardedByCpu = ratioOf(
+        bareRounds.map((m) => m.cpuMicros!),
+        guardedRounds.map((m) => m.cpuMicros!),
+      );
+    }
+    ratios.login = ratioOf(
+      loginRounds.map((m) => m.rps),
+      rawRounds.map((m) => m.rps),
     );
 
     // Every request spends a live token and puts its successor back, so each one is a real
@@ -213,30 +298,30 @@ async function main(): Promise<void> {
     for (let i = 0; i < connections * 3; i++) live.push((await login()).refreshToken);
     let rotations = 0;
     const successors = new Set<string>();
-    results.push(
-      await cannon('POST /auth/refresh', service, {
-        url: `${url}/auth/refresh`,
-        connections,
-        requests: [
-          {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (request) => {
-              const refreshToken = live.shift();
-              if (!refreshToken) throw new Error('no live refresh token left');
-              return { ...request, body: JSON.stringify({ refreshToken }) };
-            },
-            onResponse: (status, body) => {
-              if (status !== 200) return;
-              const { refreshToken } = JSON.parse(body) as { refreshToken: string };
-              rotations++;
-              successors.add(refreshToken);
-              live.push(refreshToken);
-            },
+    const refresh: autocannon.Options = {
+      url: `${url}/auth/refresh`,
+      connections,
+      requests: [
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (request) => {
+            const refreshToken = live.shift();
+            if (!refreshToken) throw new Error('no live refresh token left');
+            return { ...request, body: JSON.stringify({ refreshToken }) };
           },
-        ],
-      }),
-    );
+          onResponse: (status, body) => {
+            if (status !== 200) return;
+            const { refreshToken } = JSON.parse(body) as { refreshToken: string };
+            rotations++;
+            successors.add(refreshToken);
+            live.push(refreshToken);
+          },
+        },
+      ],
+    };
+    await warmUp(refresh);
+    results.push(await cannon('POST /auth/refresh', service, refresh));
     // A replay answered from the grace window would return a successor seen before.
     if (successors.size !== rotations) {
       throw new Error(`${rotations - successors.size} refreshes were replays, not rotations`);
@@ -252,7 +337,8 @@ async function main(): Promise<void> {
 
   const by = (prefix: string) => results.find((r) => r.name.startsWith(prefix))!;
   console.log(
-    `\n${DURATION_S} s per measurement after ${WARMUP_S} s of warm-up, ${availableParallelism()} cores\n`,
+    `\n${availableParallelism()} cores; ${DURATION_S} s per measurement after ${WARMUP_S} s of ` +
+      `warm-up; bare/guarded and raw argon2/login in ${ROUNDS} alternating rounds (medians shown)\n`,
   );
   console.log(
     'what'.padEnd(36) +
@@ -272,26 +358,31 @@ async function main(): Promise<void> {
         (r.cpuMicros === undefined ? '-' : r.cpuMicros.toFixed(0)).padStart(12),
     );
   }
-  const guarded = by('guarded').rps / by('bare').rps;
-  const guardedCpu = by('guarded').cpuMicros;
-  const bareCpu = by('bare').cpuMicros;
-  const login = by('POST /auth/login').rps / by('raw argon2').rps;
-  const refresh = by('POST /auth/refresh').rps;
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT MET');
-  console.log('\nratios');
+  const show = ({ median, min, max }: Ratio) =>
+    `${median.toFixed(2)}  (rounds ${min.toFixed(2)}–${max.toFixed(2)})`;
+  const refresh = by('POST /auth/refresh').rps;
+  console.log('\nratios (median of the rounds)');
   console.log(
-    `  guarded / bare route      ${guarded.toFixed(2)}  (target >= 0.50: ${verdict(guarded >= 0.5)})`,
+    `  guarded / bare route      ${show(ratios.guarded)}  target >= 0.50: ${verdict(ratios.guarded.median >= 0.5)}`,
   );
-  if (guardedCpu !== undefined && bareCpu !== undefined) {
-    // The same comparison by CPU cost instead of throughput: bare µs / guarded µs.
-    console.log(`  guarded / bare, by CPU     ${(bareCpu / guardedCpu).toFixed(2)}`);
+  if (ratios.guardedByCpu) console.log(`  guarded / bare, by CPU    ${show(ratios.guardedByCpu)}`);
+  console.log(
+    `  login / raw argon2        ${show(ratios.login)}  target >= 0.90: ${verdict(ratios.login.median >= 0.9)}`,
+  );
+  console.log(
+    `  refresh rotations         ${refresh.toFixed(0)}/s  target >= 500/s: ${verdict(refresh >= 500)}`,
+  );
+  const loginCpu = by('POST /auth/login').cpuMicros;
+  const verifyCpu = by('raw argon2').cpuMicros;
+  if (loginCpu !== undefined && verifyCpu !== undefined) {
+    // Where a login's time goes: what the service spends beyond the hash (PostgreSQL's own CPU,
+    // in other processes, is not counted).
+    console.log(
+      `\n  CPU per login ${(loginCpu / 1000).toFixed(1)} ms in the service, per raw verify ` +
+        `${(verifyCpu / 1000).toFixed(1)} ms: ${((loginCpu - verifyCpu) / 1000).toFixed(1)} ms beyond argon2`,
+    );
   }
-  console.log(
-    `  login / raw argon2        ${login.toFixed(2)}  (target >= 0.90: ${verdict(login >= 0.9)})`,
-  );
-  console.log(
-    `  refresh rotations         ${refresh.toFixed(0)}/s (target >= 500/s: ${verdict(refresh >= 500)})`,
-  );
 }
 
 main().catch((error: unknown) => {
