@@ -24,14 +24,16 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-      testTimeout: 30_000,
     },
     {
       ...common,
       // Database faults and shutdown under load, each on its own PostgreSQL: `npm run test:resilience`.
       displayName: 'resilience',
       testMatch: ['<rootDir>/test/resilience/**/*.resilience-spec.ts'],
-      testTimeout: 120_000,
     },
   ],
+  // Tests that start applications, databases and CLIs take seconds on a busy machine. This must be
+  // set here: jest-circus reads only the top-level testTimeout and ignores a project's (which left
+  // the e2e tests on the 5 s default). The resilience suites set 120 s themselves.
+  testTimeout: 30_000,
 };

@@ -277,6 +277,38 @@ describe('audit trail', () => {
     expect(data.map((e) => e.type)).toEqual(['logout', 'login_succeeded', 'signup']);
   });
 
+  it('stores a batch exactly as recorded, whatever its text holds', async () => {
+    // A batch goes in as one array per column: quotes, braces, commas, backslashes and the word
+    // NULL in a value must come back unchanged, and absent values as null.
+    const awkward = ['"quoted", {braced}', 'back\\slash \\" NULL', 'NULL', 'ünïcödé ✓ 🎉'];
+    const account = await newAccount(t, 'awkward');
+    const audit = t.app.get(AuditLog);
+    await audit.flush();
+    for (const userAgent of awkward) {
+      audit.record({
+        type: 'user_updated',
+        userId: account.id,
+        client: { ip: '2001:db8::1', userAgent },
+        detail: { userAgent, nested: { list: [1, null, 'x'] } },
+      });
+    }
+    audit.record({ type: 'user_updated', userId: account.id });
+    await audit.flush();
+    const { data } = await adminEvents(`userId=${account.id}&type=user_updated`);
+    // Events of the same millisecond have no order among themselves.
+    const stored = data.map((e) => [e.userAgent, e.ip, e.detail]);
+    const expected = [
+      ...awkward.map((ua) => [
+        ua,
+        '2001:db8::1',
+        { userAgent: ua, nested: { list: [1, null, 'x'] } },
+      ]),
+      [null, null, {}],
+    ];
+    expect(stored).toHaveLength(expected.length);
+    expect(stored).toEqual(expect.arrayContaining(expected));
+  });
+
   it('prunes events older than AUDIT_RETENTION_DAYS', async () => {
     await t.app.get(AuditLog).flush();
     await t.db.query(
