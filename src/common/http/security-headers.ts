@@ -41,9 +41,9 @@ const documentationHeaders = helmet({
 /**
  * The headers a helmet middleware sets, read once by running it against a response that records
  * them. Our directives are constants (no nonces, nothing taken from the request), so helmet sets
- * the same headers on every response; running its middleware chain per request instead costs
- * about a tenth of a guarded request (header validation and a closure per header, measured with
- * npm run bench).
+ * the same headers on every response; running its middleware chain per request instead cost
+ * about a tenth of a guarded request (a closure and Node's header validation per header, about
+ * 10 µs in a CPU profile of GET /users/me).
  */
 function headersSetBy(middleware: ReturnType<typeof helmet>): Readonly<Record<string, string>> {
   const headers: Record<string, string> = {};
