@@ -187,8 +187,13 @@ interface Ratio {
   max: number;
 }
 
-function ratioOf(numerators: number[], denominators: number[]): Ratio {
-  const ratios = numerators.map((n, i) => n / denominators[i]);
+/** `pick(numerator) / pick(denominator)` round by round. */
+function ratioOf(
+  numerators: Measurement[],
+  denominators: Measurement[],
+  pick: (m: Measurement) => number,
+): Ratio {
+  const ratios = numerators.map((m, i) => pick(m) / pick(denominators[i]));
   return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
@@ -272,21 +277,13 @@ async function main(): Promise<void> {
       () => warmUp(loginRequest),
     );
     results.push(...[bareRounds, guardedRounds, rawRounds, loginRounds].map(medianOf));
-    ratios.guarded = ratioOf(
-      guardedRounds.map((m) => m.rps),
-      bareRounds.map((m) => m.rps),
-    );
-    if (guardedRounds.every((m) => m.cpuMicros) && bareRounds.every((m) => m.cpuMicros)) {
+    const rps = (m: Measurement) => m.rps;
+    ratios.guarded = ratioOf(guardedRounds, bareRounds, rps);
+    ratios.login = ratioOf(loginRounds, rawRounds, rps);
+    if ([...bareRounds, ...guardedRounds].every((m) => m.cpuMicros !== undefined)) {
       // By CPU cost instead of throughput: bare µs / guarded µs.
-      ratios.guardedByCpu = ratioOf(
-        bareRounds.map((m) => m.cpuMicros!),
-        guardedRounds.map((m) => m.cpuMicros!),
-      );
+      ratios.guardedByCpu = ratioOf(bareRounds, guardedRounds, (m) => m.cpuMicros!);
     }
-    ratios.login = ratioOf(
-      loginRounds.map((m) => m.rps),
-      rawRounds.map((m) => m.rps),
-    );
 
     // Every request spends a live token and puts its successor back, so each one is a real
     // rotation. (Autocannon clears a connection's context after each request of a one-request
