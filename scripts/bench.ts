@@ -9,16 +9,19 @@ import autocannon, { type Result } from 'autocannon';
 /**
  * `npm run bench`: starts the built service (and, as the ceiling, a bare Nest + Fastify hello
  * route) and measures with autocannon, in one run:
- *   - GET /users/me with a bearer token (the JWT guard's hot path) against the bare route;
+ *   - GET /users/me with a bearer token (the JWT guard's hot path) against the bare route, and
+ *     the service's public GET /health/live beside them, which splits the difference into what
+ *     the service's HTTP shell costs and what the token check costs;
  *   - POST /auth/login against raw argon2 verify throughput at the same parameters;
  *   - POST /auth/refresh rotations.
  * The database is DATABASE_URL if set, else the embedded PostgreSQL in a temporary DATA_DIR.
  * Targets on a 2-core machine: guarded >= 0.5x bare, login >= 0.9x raw argon2, refresh >= 500/s.
  *
- * Each pair that makes a ratio is measured in alternating rounds (bare, guarded, bare, guarded, …)
- * and the median of the rounds' ratios is reported with their range: on a shared virtual machine
- * the speed of the whole box drifts by ±20% within a minute, which one long measurement of each
- * side turns into the ratio's error, while two sides measured seconds apart drift together.
+ * The measurements that make ratios are taken in alternating rounds (bare, public, guarded, bare,
+ * …; raw argon2, login, …) and the median of the rounds' ratios is reported with their range: on a
+ * shared virtual machine the speed of the whole box drifts by ±20% within a minute, which one long
+ * measurement of each side turns into the ratio's error, while sides measured seconds apart drift
+ * together.
  */
 
 const ROOT = path.resolve(__dirname, '..');
@@ -197,19 +200,17 @@ function ratioOf(
   return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
-/** Measures `a` then `b`, ROUNDS times, after one warm-up of each. */
+/** Measures each of `measures` in turn, ROUNDS times, after one warm-up; rounds per measure. */
 async function alternate(
-  a: () => Promise<Measurement>,
-  b: () => Promise<Measurement>,
+  measures: (() => Promise<Measurement>)[],
   warmUp: () => Promise<unknown>,
-): Promise<[Measurement[], Measurement[]]> {
+): Promise<Measurement[][]> {
   await warmUp();
-  const [first, second]: [Measurement[], Measurement[]] = [[], []];
+  const rounds: Measurement[][] = measures.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
-    first.push(await a());
-    second.push(await b());
+    for (const [i, measure] of measures.entries()) rounds[i].push(await measure());
   }
-  return [first, second];
+  return rounds;
 }
 
 async function main(): Promise<void> {
@@ -234,7 +235,13 @@ async function main(): Promise<void> {
   );
   const url = `http://127.0.0.1:${servicePort}`;
   const results: Measurement[] = [];
-  const ratios: { guarded?: Ratio; guardedByCpu?: Ratio; login?: Ratio } = {};
+  const ratios: {
+    guarded?: Ratio;
+    guardedByCpu?: Ratio;
+    shellByCpu?: Ratio;
+    authByCpu?: Ratio;
+    login?: Ratio;
+  } = {};
   try {
     await waitFor(`${url}/health/ready`);
     await waitFor(`http://127.0.0.1:${helloPort}/hello`);
@@ -257,10 +264,17 @@ async function main(): Promise<void> {
       connections: 10,
       headers: { authorization: `Bearer ${accessToken}` },
     };
-    const [bareRounds, guardedRounds] = await alternate(
-      () => cannon('bare Nest+Fastify GET /hello', hello, bare),
-      () => cannon('guarded GET /users/me', service, guarded),
-      () => Promise.all([warmUp(bare), warmUp(guarded)]),
+    // The service's own public route: its HTTP shell (security headers, request id, metrics,
+    // the global guard's early return for @Public) without the token check, which separates
+    // what authentication costs from what the rest of the service adds to the bare route.
+    const unguarded: autocannon.Options = { url: `${url}/health/live`, connections: 10 };
+    const [bareRounds, unguardedRounds, guardedRounds] = await alternate(
+      [
+        () => cannon('bare Nest+Fastify GET /hello', hello, bare),
+        () => cannon('service, public GET /health/live', service, unguarded),
+        () => cannon('guarded GET /users/me', service, guarded),
+      ],
+      () => Promise.all([warmUp(bare), warmUp(unguarded), warmUp(guarded)]),
     );
 
     const loginRequest: autocannon.Options = {
@@ -272,17 +286,23 @@ async function main(): Promise<void> {
     };
     const digest = await hash('benchmark-password', ARGON2);
     const [rawRounds, loginRounds] = await alternate(
-      () => rawArgon2(digest),
-      () => cannon('POST /auth/login', service, loginRequest),
+      [() => rawArgon2(digest), () => cannon('POST /auth/login', service, loginRequest)],
       () => warmUp(loginRequest),
     );
-    results.push(...[bareRounds, guardedRounds, rawRounds, loginRounds].map(medianOf));
+    results.push(
+      ...[bareRounds, unguardedRounds, guardedRounds, rawRounds, loginRounds].map(medianOf),
+    );
     const rps = (m: Measurement) => m.rps;
     ratios.guarded = ratioOf(guardedRounds, bareRounds, rps);
     ratios.login = ratioOf(loginRounds, rawRounds, rps);
-    if ([...bareRounds, ...guardedRounds].every((m) => m.cpuMicros !== undefined)) {
-      // By CPU cost instead of throughput: bare µs / guarded µs.
-      ratios.guardedByCpu = ratioOf(bareRounds, guardedRounds, (m) => m.cpuMicros!);
+    if (
+      [...bareRounds, ...unguardedRounds, ...guardedRounds].every((m) => m.cpuMicros !== undefined)
+    ) {
+      // By CPU cost instead of throughput: cheaper µs / costlier µs.
+      const cpu = (m: Measurement) => m.cpuMicros!;
+      ratios.guardedByCpu = ratioOf(bareRounds, guardedRounds, cpu);
+      ratios.shellByCpu = ratioOf(bareRounds, unguardedRounds, cpu);
+      ratios.authByCpu = ratioOf(unguardedRounds, guardedRounds, cpu);
     }
 
     // Every request spends a live token and puts its successor back, so each one is a real
@@ -363,7 +383,11 @@ async function main(): Promise<void> {
   console.log(
     `  guarded / bare route      ${show(ratios.guarded)}  target >= 0.50: ${verdict(ratios.guarded.median >= 0.5)}`,
   );
-  if (ratios.guardedByCpu) console.log(`  guarded / bare, by CPU    ${show(ratios.guardedByCpu)}`);
+  if (ratios.guardedByCpu && ratios.shellByCpu && ratios.authByCpu) {
+    console.log(`  guarded / bare, by CPU    ${show(ratios.guardedByCpu)}`);
+    console.log(`    of which the service's shell (public / bare)    ${show(ratios.shellByCpu)}`);
+    console.log(`    and the token check (guarded / public)         ${show(ratios.authByCpu)}`);
+  }
   console.log(
     `  login / raw argon2        ${show(ratios.login)}  target >= 0.90: ${verdict(ratios.login.median >= 0.9)}`,
   );
