@@ -11,7 +11,8 @@ import autocannon, { type Result } from 'autocannon';
  * route) and measures with autocannon, in one run:
  *   - GET /users/me with a bearer token (the JWT guard's hot path) against the bare route, and
  *     the service's public GET /health/live beside them, which splits the difference into what
- *     the service's HTTP shell costs and what the token check costs;
+ *     the service's HTTP shell costs and what /users/me adds (the token check, a larger request
+ *     and response);
  *   - POST /auth/login against raw argon2 verify throughput at the same parameters;
  *   - POST /auth/refresh rotations.
  * The database is DATABASE_URL if set, else the embedded PostgreSQL in a temporary DATA_DIR.
@@ -266,7 +267,7 @@ async function main(): Promise<void> {
     };
     // The service's own public route: its HTTP shell (security headers, request id, metrics,
     // the global guard's early return for @Public) without the token check, which separates
-    // what authentication costs from what the rest of the service adds to the bare route.
+    // what /users/me adds from what the rest of the service adds to the bare route.
     const unguarded: autocannon.Options = { url: `${url}/health/live`, connections: 10 };
     const [bareRounds, unguardedRounds, guardedRounds] = await alternate(
       [
@@ -386,7 +387,7 @@ async function main(): Promise<void> {
   if (ratios.guardedByCpu && ratios.shellByCpu && ratios.authByCpu) {
     console.log(`  guarded / bare, by CPU    ${show(ratios.guardedByCpu)}`);
     console.log(`    of which the service's shell (public / bare)    ${show(ratios.shellByCpu)}`);
-    console.log(`    and the token check (guarded / public)         ${show(ratios.authByCpu)}`);
+    console.log(`    and what /users/me adds (guarded / public)     ${show(ratios.authByCpu)}`);
   }
   console.log(
     `  login / raw argon2        ${show(ratios.login)}  target >= 0.90: ${verdict(ratios.login.median >= 0.9)}`,
