@@ -26,7 +26,7 @@ import autocannon, { type Result } from 'autocannon';
  */
 
 const ROOT = path.resolve(__dirname, '..');
-/** Length of each measurement (each round of a pair, and the refresh measurement). */
+/** Length of each measurement (each round of an alternation, and the refresh measurement). */
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const WARMUP_S = 2;
@@ -356,7 +356,7 @@ async function main(): Promise<void> {
   const by = (prefix: string) => results.find((r) => r.name.startsWith(prefix))!;
   console.log(
     `\n${availableParallelism()} cores; ${DURATION_S} s per measurement after ${WARMUP_S} s of ` +
-      `warm-up; bare/guarded and raw argon2/login in ${ROUNDS} alternating rounds (medians shown)\n`,
+      `warm-up; bare/public/guarded and raw argon2/login in ${ROUNDS} alternating rounds (medians shown)\n`,
   );
   console.log(
     'what'.padEnd(36) +
