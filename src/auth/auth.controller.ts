@@ -1,6 +1,7 @@
 import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
 import {
   ApiBearerAuth,
+  ApiBody,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
@@ -109,6 +110,8 @@ export class AuthController {
     summary: 'End a session: the bearer token’s, or the one a refresh token in the body belongs to',
   })
   @ApiNoContentResponse({ description: 'The session is revoked' })
+  // Optional: a bearer token's holder sends none (or an empty one).
+  @ApiBody({ required: false, schema: { $ref: '#/components/schemas/LogoutRequest' } })
   @ApiProblems('validation_failed', 'invalid_token', 'invalid_refresh_token')
   async logout(
     @CurrentUser() principal: Principal | undefined,

@@ -40,7 +40,12 @@ export class AuthService {
    * disabled account is only revealed to someone who knows its password.
    */
   async login(email: string, password: string, client: ClientInfo): Promise<TokenPair> {
-    const ticket = await this.throttle.begin(email, client.ip);
+    const ticket = await this.throttle.begin(email, client.ip).catch((error: unknown) => {
+      if (error instanceof ApiException && error.code === 'too_many_attempts') {
+        this.metrics.login('throttled');
+      }
+      throw error;
+    });
     let result: Authentication;
     try {
       result = await this.users.authenticate(email, password);

@@ -4,6 +4,21 @@
  */
 
 export const EMAIL_MAX_LENGTH = 254;
+
+const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+";
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const TOP_LABEL = '[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]';
+
+/**
+ * A valid address as mail systems take it: an RFC 5322 dot-atom local part of at most 64
+ * characters (`o'brien`, `a&b`, `x+tag`), then a host name of at least two labels whose last
+ * starts with a letter (IDN top-level domains arrive as `xn--p1ai`). Not accepted: quoted local
+ * parts and IP-address literals, which RFC 5322 allows but no mailbox provider hands out. Every
+ * part is bounded and unambiguous, so the pattern cannot backtrack badly on long input.
+ */
+export const EMAIL_PATTERN = new RegExp(
+  `^(?=[^@]{1,64}@)${ATEXT}(?:\\.${ATEXT})*@(?:${LABEL}\\.)+${TOP_LABEL}$`,
+);
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
 

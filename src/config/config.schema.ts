@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { EMAIL_PATTERN } from '../common/credentials';
 
 /**
  * The service's environment variables, as the contract's configuration table lists them, plus a
@@ -113,7 +114,7 @@ export const environmentSchema = z.object({
   FIRST_SUPERUSER: z
     .string()
     .trim()
-    .pipe(z.email({ error: 'must be an email address' }))
+    .pipe(z.email({ pattern: EMAIL_PATTERN, error: 'must be an email address' }))
     .default('admin@example.com'),
   FIRST_SUPERUSER_PASSWORD: z.string().optional(),
   SIGNUP_ENABLED: boolean(true),

@@ -2,6 +2,17 @@ import type { Mail } from './mailer.service';
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/**
+ * `${PASSWORD_RESET_URL}?token=<token>`, as the contract writes it: appended to the URL as
+ * configured, so an application that routes in the fragment (`https://app/#/reset`) finds the
+ * token in its route's query. `&` instead of `?` when the part it lands in already has a query.
+ * The token is base64url, so it needs no escaping.
+ */
+export function resetLink(resetUrl: string, token: string): string {
+  const tail = resetUrl.slice(resetUrl.indexOf('#') + 1);
+  return `${resetUrl}${tail.includes('?') ? '&' : '?'}token=${token}`;
+}
+
 /** The password-reset message: the link, how long it works, and nothing else secret. */
 export function passwordResetMail(
   to: string,
@@ -9,9 +20,7 @@ export function passwordResetMail(
   token: string,
   ttlSeconds: number,
 ): Mail {
-  const link = new URL(resetUrl);
-  link.searchParams.set('token', token);
-  const href = link.toString();
+  const href = resetLink(resetUrl, token);
   const validFor =
     ttlSeconds % 3600 === 0
       ? `${ttlSeconds / 3600} hour${ttlSeconds === 3600 ? '' : 's'}`

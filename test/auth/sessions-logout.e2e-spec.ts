@@ -1,4 +1,4 @@
-import { bearer, get, login, newAccount, post, refresh } from '../support/auth';
+import { bearer, decodeJwt, get, login, newAccount, post, refresh } from '../support/auth';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 describe('sessions, logout and password change', () => {
@@ -45,6 +45,32 @@ describe('sessions, logout and password change', () => {
       expect(res.statusCode).toBe(401);
       expect(res.json().code).toBe(code);
     });
+  });
+
+  it('body-less endpoints accept an empty body sent as application/json (many clients do)', async () => {
+    const account = await newAccount(t);
+    const second = await login(t, account.email, account.password);
+    const third = await login(t, account.email, account.password);
+    const emptyJson = (method: 'POST' | 'DELETE', url: string, accessToken: string) =>
+      t.request({
+        method,
+        url,
+        headers: { ...bearer(accessToken), 'content-type': 'application/json' },
+        payload: '',
+      });
+    const secondSession = decodeJwt(second.accessToken).payload.sid as string;
+    expect(
+      (await emptyJson('DELETE', `/auth/sessions/${secondSession}`, account.tokens.accessToken))
+        .statusCode,
+    ).toBe(204);
+    expect((await emptyJson('POST', '/auth/logout', third.accessToken)).statusCode).toBe(204);
+    expect((await get(t, '/users/me', third.accessToken)).statusCode).toBe(401);
+    expect(
+      (await emptyJson('POST', '/auth/logout-all', account.tokens.accessToken)).statusCode,
+    ).toBe(204);
+    for (const tokens of [account.tokens, second]) {
+      expect((await get(t, '/users/me', tokens.accessToken)).statusCode).toBe(401);
+    }
   });
 
   it('POST /auth/logout-all ends every session of the user', async () => {
@@ -171,6 +197,15 @@ describe('sessions, logout and password change', () => {
       const res = await change(account.tokens.accessToken, {
         currentPassword: account.password,
         newPassword: 'short',
+      });
+      expect(res.json()).toMatchObject({ status: 400, code: 'weak_password' });
+    });
+
+    it('answers a new password of any length beyond the limit with weak_password too', async () => {
+      const account = await newAccount(t);
+      const res = await change(account.tokens.accessToken, {
+        currentPassword: account.password,
+        newPassword: 'x'.repeat(5000),
       });
       expect(res.json()).toMatchObject({ status: 400, code: 'weak_password' });
     });

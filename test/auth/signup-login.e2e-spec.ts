@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { hash, argon2id, verify } from 'argon2';
 import {
   decodeJwt,
@@ -41,6 +42,41 @@ describe('sign-up and login', () => {
       expect(res.body).not.toMatch(/argon2|password/i);
     });
 
+    it.each([
+      [
+        'special characters RFC 5322 allows in the local part',
+        (id: string) => `o'b&c+${id}@example.com`,
+      ],
+      ['an IDN top-level domain (punycode)', (id: string) => `user-${id}@example.xn--p1ai`],
+      [
+        'a subdomain and a digit in the top-level label',
+        (id: string) => `u.${id}@mail.example.c0m`,
+      ],
+    ])('accepts an address with %s', async (_what, address) => {
+      const email = address(randomBytes(4).toString('hex'));
+      const res = await post(t, '/auth/signup', { email, password: 'a-good-password' });
+      expect(res.statusCode).toBe(201);
+      expect(res.json().email).toBe(email);
+    });
+
+    it.each([
+      ['no domain dot', 'user@localhost'],
+      ['two dots in a row', 'a..b@example.com'],
+      ['a leading dot', '.a@example.com'],
+      ['a space', 'a b@example.com'],
+      ['a hyphen ending the domain', 'a@example.com-'],
+      ['an IP literal', 'a@[192.0.2.1]'],
+      ['a local part over 64 characters', `${'x'.repeat(65)}@example.com`],
+      [
+        'more than 254 characters',
+        `a@${'x'.repeat(62)}.${'y'.repeat(62)}.${'z'.repeat(62)}.${'w'.repeat(62)}.com`,
+      ],
+    ])('refuses an address with %s (400 validation_failed on email)', async (_what, email) => {
+      const res = await post(t, '/auth/signup', { email, password: 'a-good-password' });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'email' }] });
+    });
+
     it('treats emails differing only in case as one account (409 email_taken)', async () => {
       const email = uniqueEmail();
       expect((await post(t, '/auth/signup', { email, password: 'password-one' })).statusCode).toBe(
@@ -57,6 +93,7 @@ describe('sign-up and login', () => {
     it.each([
       ['7 characters', 'short77'],
       ['129 characters', 'x'.repeat(129)],
+      ['5000 characters', 'x'.repeat(5000)],
       ['empty', ''],
     ])(
       'refuses a password of %s with 400 weak_password, creating nothing',

@@ -1,4 +1,4 @@
-import { get, newAccount, post, refresh } from '../support/auth';
+import { get, newAccount, post, refresh, uniqueEmail } from '../support/auth';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 describe('GET /metrics', () => {
@@ -49,5 +49,17 @@ describe('GET /metrics', () => {
     // Route patterns, never raw URLs, label the requests.
     await get(t, '/no/such/thing/12345');
     expect((await get(t, '/metrics')).body).toMatch(/route="unmatched"/);
+  });
+
+  it('counts a login refused by the account throttle as outcome "throttled"', async () => {
+    // An unknown email: a known account's own client would get an allowance of its own.
+    const wrong = { email: uniqueEmail('ghost'), password: 'wrong-password' };
+    for (let i = 0; i < t.config.loginMaxFailures; i++) {
+      expect((await post(t, '/auth/login', wrong)).statusCode).toBe(401);
+    }
+    expect((await post(t, '/auth/login', wrong)).statusCode).toBe(429);
+    expect(metric((await get(t, '/metrics')).body, 'auth_logins_total{outcome="throttled"}')).toBe(
+      1,
+    );
   });
 });

@@ -44,13 +44,37 @@ describe('HTTP shell every route inherits', () => {
     expect(res.json()).toEqual({ name: 'a', count: 2 });
   });
 
-  it('answers a body that is not JSON with 400 validation_failed', async () => {
+  it('answers a body that is not JSON with 400 validation_failed, listing the body itself', async () => {
     const body = expectProblem(await echo('{"name": "a",'), 400, 'validation_failed');
     expect(body.detail).toMatch(/not valid JSON/);
+    expect(body.errors).toEqual([{ field: '', message: expect.stringMatching(/not valid JSON/) }]);
   });
 
-  it('answers an empty JSON body with 400 validation_failed', async () => {
-    expectProblem(await echo(''), 400, 'validation_failed');
+  it('lists the body itself for a duplicated key too: every validation_failed has errors', async () => {
+    const body = expectProblem(
+      await echo('{"name":"a","name":"b","count":1}'),
+      400,
+      'validation_failed',
+    );
+    expect(body.errors).toEqual([{ field: '', message: expect.stringMatching(/"name"/) }]);
+  });
+
+  it('takes an empty body with Content-Type: application/json as no body', async () => {
+    // A route that needs one says so as for any missing body...
+    const body = expectProblem(await echo(''), 400, 'validation_failed');
+    expect(body.errors).toEqual([{ field: '', message: expect.any(String) }]);
+    // ...and one that takes none is not refused for a header many clients always send.
+    const res = await t.request({
+      method: 'POST',
+      url: '/probe/no-body',
+      headers: { 'content-type': 'application/json' },
+      payload: '',
+    });
+    expect(res.statusCode).toBe(204);
+  });
+
+  it('still refuses a body of only whitespace as not JSON', async () => {
+    expectProblem(await echo('  '), 400, 'validation_failed');
   });
 
   it.each([

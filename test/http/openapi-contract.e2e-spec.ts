@@ -108,6 +108,19 @@ describe('OpenAPI document', () => {
     expect(paths['/.well-known/jwks.json'].get.responses['503']).toBeUndefined();
   });
 
+  it('requires a request body where the contract has one; logout’s is optional', () => {
+    const withBody = CONTRACT.filter((row) => operation(row).requestBody);
+    for (const row of withBody) {
+      expect([row.operation, operation(row).requestBody]).toEqual([
+        row.operation,
+        expect.objectContaining({ required: row.operation !== 'POST /auth/logout' }),
+      ]);
+    }
+    expect(withBody.map((row) => row.operation)).toContain('POST /auth/logout');
+    // An API key on logout is served as no credentials (401), never 403.
+    expect(paths['/auth/logout'].post.responses['403']).toBeUndefined();
+  });
+
   it('documents nothing the contract does not have, and no internal extension leaks', () => {
     const documented = Object.entries(paths).flatMap(([path, item]) =>
       Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),

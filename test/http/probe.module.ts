@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Module, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Module, Post } from '@nestjs/common';
 import { z } from 'zod';
 import { Public } from '../../src/common/decorators/public.decorator';
 
@@ -18,6 +18,10 @@ class ProbeController {
   echo(@Body({ schema: EchoSchema }) body: z.infer<typeof EchoSchema>) {
     return body;
   }
+
+  @Post('no-body')
+  @HttpCode(204)
+  noBody(): void {}
 
   @Get('boom')
   boom(): never {

@@ -1,8 +1,17 @@
 import { z } from 'zod';
-import { emailField, fullNameField, passwordField } from '../../common/validation/fields';
+import {
+  emailField,
+  fullNameField,
+  newPasswordField,
+  passwordField,
+} from '../../common/validation/fields';
 
 export const SignupSchema = z
-  .strictObject({ email: emailField, password: passwordField, fullName: fullNameField.optional() })
+  .strictObject({
+    email: emailField,
+    password: newPasswordField,
+    fullName: fullNameField.optional(),
+  })
   .meta({ id: 'SignupRequest' });
 export type SignupRequest = z.infer<typeof SignupSchema>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { emailField, passwordField } from '../../common/validation/fields';
+import { emailField, newPasswordField } from '../../common/validation/fields';
 
 export const PasswordResetRequestSchema = z
   .strictObject({ email: emailField })
@@ -13,7 +13,7 @@ export const PasswordResetConfirmSchema = z
       .min(1)
       .max(1024)
       .meta({ example: 'q9Xv0dGk3oF8N2sL5wRj7yTq1cVb4mZe6hUa0pKx3Ds' }),
-    newPassword: passwordField,
+    newPassword: newPasswordField,
   })
   .meta({ id: 'PasswordResetConfirm' });
 export type PasswordResetConfirm = z.infer<typeof PasswordResetConfirmSchema>;

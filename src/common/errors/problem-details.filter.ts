@@ -36,10 +36,6 @@ const FASTIFY_ERRORS: Record<string, { code: ErrorCode; detail: string }> = {
     code: 'validation_failed',
     detail: 'Content-Length does not match the body',
   },
-  FST_ERR_CTP_EMPTY_JSON_BODY: {
-    code: 'validation_failed',
-    detail: 'The body is empty but Content-Type is application/json',
-  },
   FST_ERR_CTP_INVALID_JSON_BODY: {
     code: 'validation_failed',
     detail: 'The body is not valid JSON',
@@ -71,8 +67,19 @@ function problem(
   code: ErrorCode,
   detail: string,
   status: number = ERROR_CODES[code].status,
+  errors?: FieldError[],
 ): ProblemDetails {
-  return { type: problemType(code), title: ERROR_CODES[code].title, status, detail, code };
+  const body: ProblemDetails = {
+    type: problemType(code),
+    title: ERROR_CODES[code].title,
+    status,
+    detail,
+    code,
+  };
+  // A client can always list what was wrong: a problem with the body as a whole (not JSON, a
+  // duplicated key) is reported against the body itself, field "".
+  if (code === 'validation_failed') body.errors = errors ?? [{ field: '', message: detail }];
+  return body;
 }
 
 /**
@@ -102,8 +109,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   render(exception: unknown, log: ErrorLog = this.logger): Rendered {
     if (exception instanceof ApiException) {
-      const body = problem(exception.code, exception.detail, exception.getStatus());
-      if (exception.problem.errors) body.errors = exception.problem.errors;
+      const body = problem(
+        exception.code,
+        exception.detail,
+        exception.getStatus(),
+        exception.problem.errors,
+      );
       const headers: Record<string, string> = {};
       if (exception.problem.retryAfterSeconds !== undefined) {
         headers['retry-after'] = String(exception.problem.retryAfterSeconds);

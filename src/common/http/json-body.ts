@@ -64,11 +64,17 @@ export function jsonShapeProblem(text: string): string | undefined {
 /**
  * Request bodies: Fastify's own JSON parser (which refuses __proto__ and constructor.prototype
  * keys), then jsonShapeProblem, as 400 validation_failed.
+ *
+ * An empty body is no body, whatever the Content-Type says: many HTTP clients send
+ * `Content-Type: application/json` on every request, also on a logout or a DELETE that takes
+ * none. Where a route needs a body, its schema answers 400 validation_failed as for any other
+ * missing body.
  */
 export function useStrictJsonBodies(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') return done(null, undefined);
     void parse(request, body as string, (error, value) => {
       if (error) return done(error, undefined);
       const problem = jsonShapeProblem(body as string);

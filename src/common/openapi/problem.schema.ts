@@ -12,6 +12,10 @@ export const ProblemSchema = z
     errors: z
       .array(z.object({ field: z.string(), message: z.string() }))
       .optional()
-      .meta({ description: 'validation_failed: the offending fields' }),
+      .meta({
+        description:
+          'Present exactly when code is validation_failed: the offending fields ("" for the ' +
+          'body as a whole, e.g. when it is not JSON)',
+      }),
   })
   .meta({ id: 'Problem' });

@@ -31,7 +31,12 @@ export function documentSharedProblems(document: OpenAPIObject): void {
           'the body is not application/json',
         );
       }
-      const authenticated = (operation.security ?? []).some((scheme) => 'bearer' in scheme);
+      // An optional-auth route (it also lists the empty requirement) serves an API key's bearer
+      // as anonymous, so no 403 comes from a key there.
+      const security = operation.security ?? [];
+      const authenticated =
+        security.some((scheme) => 'bearer' in scheme) &&
+        !security.some((scheme) => Object.keys(scheme).length === 0);
       if (authenticated) {
         responses[ERROR_CODES.forbidden.status] ??= problemResponse(
           ['forbidden'],

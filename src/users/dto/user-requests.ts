@@ -4,6 +4,7 @@ import {
   fullNameField,
   limitField,
   offsetField,
+  newPasswordField,
   passwordField,
   rolesField,
 } from '../../common/validation/fields';
@@ -14,14 +15,14 @@ export const UpdateProfileSchema = z
 export type UpdateProfileRequest = z.infer<typeof UpdateProfileSchema>;
 
 export const ChangePasswordSchema = z
-  .strictObject({ currentPassword: passwordField, newPassword: passwordField })
+  .strictObject({ currentPassword: passwordField, newPassword: newPasswordField })
   .meta({ id: 'ChangePasswordRequest' });
 export type ChangePasswordRequest = z.infer<typeof ChangePasswordSchema>;
 
 export const CreateUserSchema = z
   .strictObject({
     email: emailField,
-    password: passwordField,
+    password: newPasswordField,
     fullName: fullNameField.optional(),
     isSuperuser: z.boolean().optional(),
     isActive: z.boolean().optional(),
