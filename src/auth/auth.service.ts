@@ -7,7 +7,7 @@ import { AppConfig } from '../config/app-config';
 import { Metrics } from '../health/metrics.service';
 import type { UserRecord } from '../users/user.record';
 import { LoginThrottle } from '../throttling/login-throttle.service';
-import { UsersService, type Authentication } from '../users/users.service';
+import { UsersService } from '../users/users.service';
 import type { TokenPair } from './dto/auth-responses';
 import { SessionsService } from './sessions/sessions.service';
 import { AccessTokens } from './tokens/access-tokens.service';
@@ -40,20 +40,19 @@ export class AuthService {
    * disabled account is only revealed to someone who knows its password.
    */
   async login(email: string, password: string, client: ClientInfo): Promise<TokenPair> {
-    const ticket = await this.throttle.begin(email, client.ip).catch((error: unknown) => {
-      if (error instanceof ApiException && error.code === 'too_many_attempts') {
-        this.metrics.login('throttled');
-      }
-      throw error;
-    });
-    let result: Authentication;
-    try {
-      result = await this.users.authenticate(email, password);
-    } catch (error) {
-      await this.throttle.cancel(ticket);
-      throw error;
-    }
-    await this.throttle.finish(ticket, result.outcome === 'authenticated');
+    const result = await this.throttle
+      .judge(
+        email,
+        client.ip,
+        () => this.users.authenticate(email, password),
+        (authentication) => authentication.outcome === 'authenticated',
+      )
+      .catch((error: unknown) => {
+        if (error instanceof ApiException && error.code === 'too_many_attempts') {
+          this.metrics.login('throttled');
+        }
+        throw error;
+      });
     if (result.outcome !== 'authenticated') {
       this.failedLogin(
         email,

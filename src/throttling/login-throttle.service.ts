@@ -14,7 +14,7 @@ const CLEANUP_INTERVAL_MS = 3600 * 1000;
 const CLEANUP_BATCH = 5_000;
 
 /** One login attempt, admitted by begin() and settled by finish() or cancel(). */
-export interface LoginTicket {
+interface LoginTicket {
   /** The counters it is judged on: the account's, or (for a known client) the account's at that client. */
   key: string;
   /** The account-and-client key, to remember the client by after a success. */
@@ -62,8 +62,31 @@ export class LoginThrottle {
     });
   }
 
+  /**
+   * Runs one check of a password presented for the account `email` (a login; the current password
+   * of a password change): admitted or answered 429 too_many_attempts as begin() decides, its
+   * outcome recorded, or its place given back when the check itself failed (the database away).
+   */
+  async judge<T>(
+    email: string,
+    ip: string | null,
+    check: () => Promise<T>,
+    succeeded: (result: T) => boolean,
+  ): Promise<T> {
+    const ticket = await this.begin(email, ip);
+    let result: T;
+    try {
+      result = await check();
+    } catch (error) {
+      await this.cancel(ticket);
+      throw error;
+    }
+    await this.finish(ticket, succeeded(result));
+    return result;
+  }
+
   /** Admits an attempt, or answers 429 too_many_attempts (and changes nothing). */
-  async begin(email: string, ip: string | null): Promise<LoginTicket> {
+  private async begin(email: string, ip: string | null): Promise<LoginTicket> {
     const key = RateLimits.key(email);
     const clientKey = ip === null ? undefined : RateLimits.key(`${email}\n${ip}`);
     if (await this.throttle.admit(key)) return { key, clientKey };
@@ -76,7 +99,7 @@ export class LoginThrottle {
   }
 
   /** Records the attempt's outcome: a success clears the counters, a failure may lock. */
-  async finish(ticket: LoginTicket, succeeded: boolean): Promise<void> {
+  private async finish(ticket: LoginTicket, succeeded: boolean): Promise<void> {
     if (!succeeded) {
       await this.throttle.recordFailure(ticket.key);
       return;
@@ -88,7 +111,7 @@ export class LoginThrottle {
    * Settles an attempt that could not be judged (the database failed us, say). If even that
    * fails, the place is forgotten once no admission has renewed the count for a while.
    */
-  async cancel(ticket: LoginTicket): Promise<void> {
+  private async cancel(ticket: LoginTicket): Promise<void> {
     await this.throttle.release(ticket.key).catch(() => undefined);
   }
 

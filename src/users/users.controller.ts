@@ -54,7 +54,12 @@ export class UsersController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Change your password; your other sessions are revoked' })
   @ApiNoContentResponse({ description: 'Changed' })
-  @ApiProblems('validation_failed', 'invalid_current_password', 'weak_password')
+  @ApiProblems(
+    'validation_failed',
+    'invalid_current_password',
+    'weak_password',
+    'too_many_attempts',
+  )
   async changePassword(
     @CurrentActor() actor: Actor,
     @Body({ schema: ChangePasswordSchema }) body: ChangePasswordRequest,

@@ -3,12 +3,14 @@ import { PasswordHasher } from '../auth/passwords/password-hasher';
 import { SessionsService, type RevocationReason } from '../auth/sessions/sessions.service';
 import { AuditLog } from '../audit/audit-log.service';
 import type { Actor } from '../common/decorators/actor.decorator';
+import type { ClientInfo } from '../common/client-info';
 import { isAcceptablePasswordLength } from '../common/credentials';
 import { ApiException } from '../common/errors/api-exception';
 import type { Page } from '../common/validation/page';
 import { CacheInvalidationBus } from '../database/cache-invalidation-bus';
 import { isRecordNotFound, isUniqueConstraintViolation } from '../database/prisma-errors';
 import { PrismaService } from '../database/prisma.service';
+import { LoginThrottle } from '../throttling/login-throttle.service';
 import type { Db } from '../database/transaction';
 import type {
   CreateUserRequest,
@@ -42,6 +44,7 @@ export class UsersService {
     private readonly invalidations: CacheInvalidationBus,
     private readonly prisma: PrismaService,
     private readonly audit: AuditLog,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   findById(id: string): Promise<UserRecord | null> {
@@ -80,10 +83,24 @@ export class UsersService {
     return { outcome: 'authenticated', user };
   }
 
-  /** Whether `password` is this user's current password. */
-  async hasPassword(userId: string, password: string): Promise<boolean> {
+  /**
+   * Whether `password` is the user's current password. The check is a guess like a login's and is
+   * throttled as one, on the account's counters: a stolen access token must not let its holder
+   * try passwords at argon2's pace (and a success would let them lock the owner out).
+   */
+  private async hasPassword(
+    userId: string,
+    password: string,
+    client: ClientInfo,
+  ): Promise<boolean> {
     const found = await this.users.findCredentials({ id: userId });
-    return !!found && (await this.hasher.verify(found.passwordHash, password));
+    if (!found) return false;
+    return this.throttle.judge(
+      found.email,
+      client.ip,
+      () => this.hasher.verify(found.passwordHash, password),
+      (matches) => matches,
+    );
   }
 
   /** Sign-up: an ordinary, active user. */
@@ -136,7 +153,7 @@ export class UsersService {
 
   /** Sets a new password and ends every other session of the user (the current one stays). */
   async changePassword(actor: Actor, currentPassword: string, newPassword: string): Promise<void> {
-    if (!(await this.hasPassword(actor.userId, currentPassword))) {
+    if (!(await this.hasPassword(actor.userId, currentPassword, actor.client))) {
       throw new ApiException('invalid_current_password');
     }
     const password = await this.preparePassword(newPassword);

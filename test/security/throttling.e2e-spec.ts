@@ -2,7 +2,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { LoginThrottleRepository } from '../../src/throttling/login-throttle.repository';
 import { LOCK_BASE_SECONDS, LOCK_CAP_SECONDS } from '../../src/throttling/login-throttle.rules';
 import { RateLimits } from '../../src/throttling/rate-limits.service';
-import { newAccount, uniqueEmail, type Account } from '../support/auth';
+import { bearer, newAccount, uniqueEmail, type Account } from '../support/auth';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 let ipCounter = 0;
@@ -82,6 +82,30 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
     const res = await attempt(ghost, 'whatever password');
     expect(res.statusCode).toBe(429);
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(29);
+  });
+
+  it('judges the current password of a password change as a login: a stolen token cannot guess past the lock', async () => {
+    const account = await newAccount(t, 'changer'); // logged in from 127.0.0.1
+    const thief = freshIp();
+    const change = (currentPassword: string) =>
+      t.request({
+        method: 'POST',
+        url: '/users/me/password',
+        headers: bearer(account.tokens.accessToken),
+        payload: { currentPassword, newPassword: 'the-thief-s-password' },
+        remoteAddress: thief,
+      });
+    for (let i = 0; i < 5; i++) {
+      expect((await change(`wrong-${i}-password`)).json().code).toBe('invalid_current_password');
+    }
+    const locked = await change(account.password);
+    expect(locked.statusCode).toBe(429);
+    expect(locked.json().code).toBe('too_many_attempts');
+    expect(Number(locked.headers['retry-after'])).toBeGreaterThanOrEqual(29);
+    // The same counters as logins: locked from anywhere new, while the owner's own client gets
+    // in with the password, which never changed.
+    expect((await attempt(account.email, account.password, freshIp())).statusCode).toBe(429);
+    expect((await attempt(account.email, account.password, '127.0.0.1')).statusCode).toBe(200);
   });
 
   it('leaves other accounts alone', async () => {
