@@ -17,9 +17,15 @@ type Listener = (invalidation: Invalidation) => void;
 
 export const INVALIDATION_CHANNEL = 'auth_cache_invalidation';
 
-/** How often the listening connection proves it is alive (a silent one would miss changes). */
-const HEARTBEAT_MS = 2_000;
-const HEARTBEAT_TIMEOUT_MS = 1_500;
+/**
+ * How often the listening connection proves it is alive, and how long it may take. A path that
+ * goes silent (packets dropped, no error, no closed socket) loses notifications without a word,
+ * so the caches must stop being trusted within the contract's second: a ping at most 250 ms after
+ * the last good one, given up 500 ms later. One `SELECT 1` every 250 ms on an idle connection is
+ * nothing; a false alarm (an event loop stalled for 500 ms) costs a reconnection and a cold cache.
+ */
+const HEARTBEAT_MS = 250;
+const HEARTBEAT_TIMEOUT_MS = 500;
 const RECONNECT_DELAYS_MS = [250, 500, 1_000, 2_000, 5_000];
 
 /**

@@ -4,6 +4,7 @@ import { loadAppConfig } from '../../src/config/app-config';
 import { CacheInvalidationBus } from '../../src/database/cache-invalidation-bus';
 import { bearer, newAccount, post, superuserTokens, within } from '../support/auth';
 import { createTestApp, testEnvironment, type TestApp } from '../support/test-app';
+import { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * Two instances of the service on one database, as behind a load balancer. A change made through
@@ -152,5 +153,48 @@ describe('revocation across instances', () => {
         headers: bearer(admin.accessToken),
       }),
     );
+  });
+
+  it('an instance whose notification channel goes silent stops trusting its cache within 1 s', async () => {
+    // The test database may be reached by a Unix socket (?host=/dir): relay to that, over TCP.
+    const viaProxy = new URL(a.db.url);
+    const socketDir = viaProxy.searchParams.get('host');
+    const proxy = await TcpProxy.start(
+      socketDir
+        ? { path: `${socketDir}/.s.PGSQL.${viaProxy.port}` }
+        : { host: viaProxy.hostname, port: Number(viaProxy.port) },
+    );
+    viaProxy.searchParams.delete('host');
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const c = await createApp(
+      loadAppConfig(testEnvironment({ DATABASE_URL: viaProxy.toString() })),
+      { logger: createLogger('silent') },
+    );
+    try {
+      const bus = c.get(CacheInvalidationBus);
+      await within(5_000, async () => bus.isListening);
+      const { tokens } = await newAccount(a);
+      const me = () =>
+        c
+          .getHttpAdapter()
+          .getInstance()
+          .inject({
+            method: 'GET',
+            url: '/users/me',
+            headers: bearer(tokens.accessToken),
+          });
+      expect((await me()).statusCode).toBe(200);
+      // The network path to the database drops everything, without an error or a closed socket:
+      // a logout elsewhere cannot reach C, so C must stop answering from its cache.
+      proxy.freeze();
+      await post(a, '/auth/logout', undefined, bearer(tokens.accessToken));
+      const ms = await within(1_000, async () => !bus.isListening);
+      expect(ms).toBeLessThan(1_000);
+      const res = await me();
+      expect(res.statusCode).toBe(503);
+    } finally {
+      await proxy.close();
+      await c.close();
+    }
   });
 });
