@@ -88,7 +88,8 @@ export class LoginThrottle {
   /** Admits an attempt, or answers 429 too_many_attempts (and changes nothing). */
   private async begin(email: string, ip: string | null): Promise<LoginTicket> {
     const key = RateLimits.key(email);
-    const clientKey = ip === null ? undefined : RateLimits.key(`${email}\n${ip}`);
+    const clientKey =
+      ip === null ? undefined : RateLimits.key(`${email}\n${RateLimits.network(ip)}`);
     if (await this.throttle.admit(key)) return { key, clientKey };
     const refusal = await this.throttle.refusal(key);
     if (refusal.atLimit && clientKey && (await this.isKnown(clientKey))) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
 import { Injectable } from '@nestjs/common';
 import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 import { ApiException } from '../common/errors/api-exception';
@@ -60,8 +61,24 @@ export class RateLimits {
     });
   }
 
-  /** The key under which `value` (an email, an IP) is counted. */
+  /** The key under which `value` (an email, a client network) is counted. */
   static key(value: string): string {
     return createHash('sha256').update(value).digest('base64url');
+  }
+
+  /**
+   * The client network an address is counted as: an IPv4 address (also written IPv4-mapped, as
+   * `::ffff:192.0.2.1`) by itself, an IPv6 address by its /64. One host or home is given a whole
+   * /64 and picks addresses from it at will (privacy addresses rotate daily), so counting single
+   * IPv6 addresses would hand an attacker unlimited budgets and forget a known device.
+   */
+  static network(ip: string): string {
+    if (!ipaddr.isValid(ip)) return ip;
+    const address = ipaddr.process(ip);
+    if (address.kind() === 'ipv4') return address.toString();
+    return `${(address as ipaddr.IPv6).parts
+      .slice(0, 4)
+      .map((part) => part.toString(16))
+      .join(':')}::/64`;
   }
 }

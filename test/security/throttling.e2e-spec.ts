@@ -334,6 +334,21 @@ describe('per-IP budget (IP_RATE_LIMIT_PER_MINUTE=8) across login, signup, refre
     ).toBe(401);
   });
 
+  it('counts an IPv6 client by its /64: rotating addresses within it does not buy a new budget', async () => {
+    const address = (host: number) => `2001:db8:77:1::${host.toString(16)}`;
+    for (let i = 0; i < 8; i++) {
+      const res = await from(address(i + 1), '/auth/refresh', { refreshToken: 'rt_nope' });
+      expect(res.statusCode).toBe(401);
+    }
+    expect(
+      (await from(address(100), '/auth/refresh', { refreshToken: 'rt_nope' })).statusCode,
+    ).toBe(429);
+    // The next /64 is another client.
+    expect(
+      (await from('2001:db8:77:2::1', '/auth/refresh', { refreshToken: 'rt_nope' })).statusCode,
+    ).toBe(401);
+  });
+
   it('believes X-Forwarded-For only from a TRUST_PROXY proxy', async () => {
     // Not trusted: the forwarded address is ignored, the socket's is counted.
     const spoofing = async (n: number) => {
