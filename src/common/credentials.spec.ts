@@ -1,4 +1,5 @@
 import {
+  EMAIL_PATTERN,
   isAcceptablePasswordLength,
   normalizeEmail,
   normalizePassword,
@@ -6,6 +7,17 @@ import {
 } from './credentials';
 
 describe('credentials', () => {
+  it('refuses long hostile emails without backtracking for ages (the test would time out)', () => {
+    for (const hostile of [
+      `a@${'a-'.repeat(30_000)}!`,
+      `a@${'a.'.repeat(30_000)}1`,
+      `a@${`${'a'.repeat(62)}.`.repeat(900)}-`,
+      `${'a.'.repeat(30_000)}@example.com`,
+    ]) {
+      expect(EMAIL_PATTERN.test(hostile)).toBe(false);
+    }
+  });
+
   it('trims and lower-cases emails', () => {
     expect(normalizeEmail('  Alice@Example.COM ')).toBe('alice@example.com');
   });
