@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import {
   bearer,
   get,
@@ -175,6 +176,35 @@ describe('password reset by email (real SMTP)', () => {
     });
     expect(moved.statusCode).toBe(200);
     expect((await confirm(token, 'old inbox password')).json().code).toBe('invalid_token');
+  });
+
+  it('issues no token when the email changes while the mail is being prepared', async () => {
+    const account = await newAccount(t, 'reset-moving');
+    const moved = uniqueEmail('moved-meanwhile');
+    // An email change in flight holds the user's row; the delivery, in the background after the
+    // 202, has read the account by its old address and must wait for the change, then give up.
+    const change = new Client({ connectionString: t.db.url });
+    await change.connect();
+    try {
+      await change.query('BEGIN');
+      await change.query('UPDATE users SET email = $1 WHERE id = $2', [moved, account.id]);
+      expect((await requestReset(account.email)).statusCode).toBe(202);
+      await within(5_000, async () => {
+        const waiting = await t.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'
+              AND query LIKE '%INSERT INTO password_reset_tokens%'`,
+        );
+        return waiting[0].n > 0;
+      });
+      await change.query('COMMIT');
+    } finally {
+      await change.end();
+    }
+    await expect(smtp.next(account.email, 1_000)).rejects.toThrow(/no mail/);
+    expect(
+      await t.db.query('SELECT 1 FROM password_reset_tokens WHERE user_id = $1', [account.id]),
+    ).toEqual([]);
   });
 
   it('lets exactly one of several concurrent confirmations spend a token', async () => {

@@ -12,18 +12,33 @@ import type { TokenHash } from '../tokens/refresh-token-codec';
 export class PasswordResetTokensRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  async replace(
+  /**
+   * Stores the user's token (replacing an older one), provided the user is still active and still
+   * has `email`, the address the link is about to be mailed to. Read and write are one statement
+   * that locks the user's row (FOR SHARE): a change of email, password or active flag in flight
+   * is waited for, and one that ended the account's claim to this mail means no token (false).
+   * Otherwise the token was stored after any such change, whose deletion of tokens it outlives
+   * only as a request made just after it would.
+   */
+  async issue(
     userId: string,
+    email: string,
     tokenHash: TokenHash,
     createdAt: Date,
     expiresAt: Date,
-  ): Promise<void> {
-    await this.prisma.passwordResetToken.upsert({
-      where: { userId },
-      create: { userId, tokenHash, createdAt, expiresAt },
-      update: { tokenHash, createdAt, expiresAt },
-      select: { userId: true },
-    });
+  ): Promise<boolean> {
+    const rows = await this.prisma.$queryRaw<unknown[]>`
+      INSERT INTO password_reset_tokens (user_id, token_hash, created_at, expires_at)
+      SELECT u.id, ${tokenHash}, ${createdAt}, ${expiresAt}
+        FROM users u
+       WHERE u.id = ${userId}::uuid AND u.email = ${email} AND u.is_active
+         FOR SHARE
+      ON CONFLICT (user_id) DO UPDATE
+         SET token_hash = EXCLUDED.token_hash,
+             created_at = EXCLUDED.created_at,
+             expires_at = EXCLUDED.expires_at
+      RETURNING 1`;
+    return rows.length === 1;
   }
 
   /** Whether a live token has this hash (a cheap check before any password is hashed). */

@@ -118,12 +118,24 @@ export class PasswordResetService {
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
     const { ttlSeconds, url } = this.config.passwordReset;
-    await this.tokens.replace(
+    const issued = await this.tokens.issue(
       user.id,
+      user.email,
       hash(token),
       now,
       new Date(now.getTime() + ttlSeconds * 1000),
     );
+    if (!issued) {
+      // The address or the account changed between the lookup and now: the request was for an
+      // account that no longer has this email, or is no longer active.
+      this.audit.record({
+        type: 'password_reset_requested',
+        userId: user.id,
+        client,
+        detail: { email, sent: false, reason: 'account_changed' },
+      });
+      return;
+    }
     let sent = true;
     try {
       await this.mailer.send(passwordResetMail(user.email, url, token, ttlSeconds));
