@@ -30,6 +30,7 @@ import {
   type SignupRequest,
 } from './dto/auth-requests';
 import { TokenPairSchema, type TokenPair } from './dto/auth-responses';
+import { NoBody } from '../common/decorators/no-body.decorator';
 
 @ApiTags('auth')
 @Controller('auth')
@@ -131,8 +132,8 @@ export class AuthController {
   @ApiBearerAuth()
   @ApiOperation({ summary: 'End every session of the current user' })
   @ApiNoContentResponse({ description: 'All sessions are revoked' })
-  @ApiProblems('invalid_token')
-  async logoutAll(@CurrentActor() actor: Actor): Promise<void> {
+  @ApiProblems('validation_failed', 'invalid_token')
+  async logoutAll(@CurrentActor() actor: Actor, @NoBody() _body: void): Promise<void> {
     await this.auth.logoutAll(actor);
   }
 }

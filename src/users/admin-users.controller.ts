@@ -27,6 +27,7 @@ import {
   type UserResponse,
 } from './dto/user.response';
 import { UsersService } from './users.service';
+import { NoBody } from '../common/decorators/no-body.decorator';
 
 /** User administration, for superusers. */
 @ApiTags('users (admin)')
@@ -88,10 +89,11 @@ export class AdminUsersController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a user, with their sessions, tokens and keys' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiProblems('not_found', 'forbidden', 'cannot_delete_self')
+  @ApiProblems('validation_failed', 'not_found', 'forbidden', 'cannot_delete_self')
   async delete(
     @CurrentActor() actor: Actor,
     @Param('id', ResourceIdPipe) id: string,
+    @NoBody() _body: void,
   ): Promise<void> {
     await this.users.delete(actor, id);
   }

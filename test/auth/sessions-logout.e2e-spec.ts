@@ -1,4 +1,13 @@
-import { bearer, decodeJwt, get, login, newAccount, post, refresh } from '../support/auth';
+import {
+  bearer,
+  decodeJwt,
+  get,
+  login,
+  newAccount,
+  post,
+  refresh,
+  superuserTokens,
+} from '../support/auth';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 describe('sessions, logout and password change', () => {
@@ -71,6 +80,49 @@ describe('sessions, logout and password change', () => {
     for (const tokens of [account.tokens, second]) {
       expect((await get(t, '/users/me', tokens.accessToken)).statusCode).toBe(401);
     }
+  });
+
+  it('body-less endpoints refuse a body with fields (400 validation_failed listing them), changing nothing', async () => {
+    const account = await newAccount(t);
+    const admin = await superuserTokens(t);
+    const other = await newAccount(t, 'kept');
+    const key = (
+      await post(t, '/auth/api-keys', { name: 'kept' }, bearer(account.tokens.accessToken))
+    ).json();
+    const sid = decodeJwt(account.tokens.accessToken).payload.sid as string;
+    const cases: [string, string, string][] = [
+      ['POST', '/auth/logout-all', account.tokens.accessToken],
+      ['DELETE', `/auth/sessions/${sid}`, account.tokens.accessToken],
+      ['DELETE', `/auth/api-keys/${key.id}`, account.tokens.accessToken],
+      ['DELETE', `/users/${other.id}`, admin.accessToken],
+    ];
+    for (const [method, url, accessToken] of cases) {
+      for (const [payload, fields] of [
+        [{ everywhere: true }, ['everywhere']],
+        [[1], ['']],
+      ] as const) {
+        const res = await t.request({
+          method,
+          url,
+          headers: bearer(accessToken),
+          payload,
+        });
+        expect([url, res.statusCode, res.json().code]).toEqual([url, 400, 'validation_failed']);
+        expect(res.json().errors.map((e: { field: string }) => e.field)).toEqual(fields);
+      }
+    }
+    // Nothing happened: the session, the key and the other user are all still there.
+    expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(200);
+    expect((await get(t, '/auth/api-keys', account.tokens.accessToken)).json()).toHaveLength(1);
+    expect((await get(t, '/users/me', other.tokens.accessToken)).statusCode).toBe(200);
+    // An empty object is no body at all.
+    const empty = await t.request({
+      method: 'POST',
+      url: '/auth/logout-all',
+      headers: bearer(account.tokens.accessToken),
+      payload: {},
+    });
+    expect(empty.statusCode).toBe(204);
   });
 
   it('POST /auth/logout-all ends every session of the user', async () => {

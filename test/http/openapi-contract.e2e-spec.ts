@@ -117,6 +117,14 @@ describe('OpenAPI document', () => {
       ]);
     }
     expect(withBody.map((row) => row.operation)).toContain('POST /auth/logout');
+    for (const bodyless of [
+      'POST /auth/logout-all',
+      'DELETE /auth/sessions/{id}',
+      'DELETE /auth/api-keys/{id}',
+      'DELETE /users/{id}',
+    ]) {
+      expect(withBody.map((row) => row.operation)).not.toContain(bodyless);
+    }
     // An API key on logout is served as no credentials (401), never 403.
     expect(paths['/auth/logout'].post.responses['403']).toBeUndefined();
   });

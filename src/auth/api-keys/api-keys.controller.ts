@@ -21,6 +21,7 @@ import {
   type CreatedApiKeyResponse,
 } from './api-keys.dto';
 import { ApiKeysService } from './api-keys.service';
+import { NoBody } from '../../common/decorators/no-body.decorator';
 
 /** The caller's API keys. Bearer tokens only: a key cannot manage keys. */
 @ApiTags('api keys')
@@ -59,10 +60,11 @@ export class ApiKeysController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke one of your API keys, on every instance within a second' })
   @ApiNoContentResponse({ description: 'Revoked' })
-  @ApiProblems('not_found')
+  @ApiProblems('validation_failed', 'not_found')
   async revoke(
     @CurrentActor() actor: Actor,
     @Param('id', ResourceIdPipe) id: string,
+    @NoBody() _body: void,
   ): Promise<void> {
     await this.apiKeys.revoke(actor, id);
   }

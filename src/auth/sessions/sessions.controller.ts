@@ -14,6 +14,7 @@ import type { Principal } from '../../common/principal';
 import { ResourceIdPipe } from '../../common/validation/resource-id.pipe';
 import { SessionSchema, toSessionResponse, type SessionResponse } from '../dto/auth-responses';
 import { SessionsService } from './sessions.service';
+import { NoBody } from '../../common/decorators/no-body.decorator';
 
 /** The current user's sessions. */
 @ApiTags('auth')
@@ -35,10 +36,11 @@ export class SessionsController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke one of your sessions (another user’s is 404)' })
   @ApiNoContentResponse({ description: 'Revoked' })
-  @ApiProblems('not_found')
+  @ApiProblems('validation_failed', 'not_found')
   async revoke(
     @CurrentActor() actor: Actor,
     @Param('id', ResourceIdPipe) id: string,
+    @NoBody() _body: void,
   ): Promise<void> {
     await this.sessions.revokeOwn(actor, id);
   }
