@@ -247,33 +247,47 @@ describe('HTTP shell every route inherits', () => {
 });
 
 describe('errors before a request exists', () => {
-  it('answers headers over 16 KiB with 431 problem+json and closes the connection', async () => {
+  /** What the server answers `request` on a raw socket, until it closes the connection. */
+  async function rawExchange(request: string): Promise<string> {
     const t = await createTestApp();
     try {
       await t.app.listen({ port: 0, host: '127.0.0.1' });
       const { port } = t.app.getHttpServer().address() as AddressInfo;
-      const raw = await new Promise<string>((resolve, reject) => {
-        const socket = connect(port, '127.0.0.1', () => {
-          socket.write(
-            `GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
-          );
-        });
+      return await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(request));
         let data = '';
         socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
         socket.on('close', () => resolve(data));
         socket.on('error', reject);
       });
-      expect(raw).toMatch(/^HTTP\/1\.1 431 /);
-      expect(raw).toMatch(/Content-Type: application\/problem\+json/i);
-      expect(raw).toMatch(/Cache-Control: no-store/i);
-      expect(raw).toMatch(/X-Content-Type-Options: nosniff/i);
-      expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toMatchObject({
-        status: 431,
-        code: 'payload_too_large',
-      });
     } finally {
       await t.close();
     }
+  }
+  const bodyOf = (raw: string) => JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4));
+
+  it('answers headers over 16 KiB with 431 problem+json and closes the connection', async () => {
+    const raw = await rawExchange(
+      `GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 431 /);
+    expect(raw).toMatch(/Content-Type: application\/problem\+json/i);
+    expect(raw).toMatch(/Cache-Control: no-store/i);
+    expect(raw).toMatch(/X-Content-Type-Options: nosniff/i);
+    expect(bodyOf(raw)).toMatchObject({ status: 431, code: 'payload_too_large' });
+  });
+
+  it('answers bytes that are not HTTP with 400 validation_failed, listing the request itself', async () => {
+    const raw = await rawExchange('HELLO THERE\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(bodyOf(raw)).toEqual({
+      type: 'urn:auth-service:problem:validation_failed',
+      title: expect.any(String),
+      status: 400,
+      detail: 'The request is not valid HTTP',
+      code: 'validation_failed',
+      errors: [{ field: '', message: 'The request is not valid HTTP' }],
+    });
   });
 });
 

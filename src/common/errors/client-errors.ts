@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import { PROBLEM_CONTENT_TYPE, problemType, ERROR_CODES, type ErrorCode } from './error-codes';
+import { PROBLEM_CONTENT_TYPE, type ErrorCode } from './error-codes';
+import { problem } from './problem-details.filter';
 
 /**
  * Errors Node's HTTP parser raises before a request exists (headers too large, a request too
@@ -16,13 +17,7 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request_timeout', 'The request took too long to arrive']
         : [400, 'validation_failed', 'The request is not valid HTTP'];
-  const body = JSON.stringify({
-    type: problemType(code),
-    title: ERROR_CODES[code].title,
-    status,
-    detail,
-    code,
-  });
+  const body = JSON.stringify(problem(code, detail, status));
   if (socket.writable) {
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +

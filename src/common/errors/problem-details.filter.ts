@@ -63,7 +63,8 @@ interface Rendered {
   headers: Record<string, string>;
 }
 
-function problem(
+/** The problem body for `code`; the one place a problem's shape is written. */
+export function problem(
   code: ErrorCode,
   detail: string,
   status: number = ERROR_CODES[code].status,
