@@ -1,4 +1,7 @@
+import { createHash } from 'node:crypto';
 import { Client } from 'pg';
+import { PasswordResetTokensRepository } from '../../src/auth/password-reset/password-reset-tokens.repository';
+import { PrismaService } from '../../src/database/prisma.service';
 import {
   bearer,
   get,
@@ -205,6 +208,32 @@ describe('password reset by email (real SMTP)', () => {
     expect(
       await t.db.query('SELECT 1 FROM password_reset_tokens WHERE user_id = $1', [account.id]),
     ).toEqual([]);
+  });
+
+  it('lets a confirmation and a new request for the same user run at once without a deadlock', async () => {
+    const account = await newAccount(t, 'reset-crossing');
+    await requestReset(account.email);
+    const token = tokenFrom((await smtp.next(account.email)).text ?? '');
+    const tokens = t.app.get(PasswordResetTokensRepository);
+    // A confirmation, held open between spending the token and changing the user (as confirm()
+    // does, with the new password's hash in between), while a new request's token is issued.
+    await t.app.get(PrismaService).$transaction(async (tx) => {
+      const tokenHash = Uint8Array.from(createHash('sha256').update(token).digest());
+      expect(await tokens.claim(tokenHash, new Date(), tx)).toBe(account.id);
+      expect((await requestReset(account.email)).statusCode).toBe(202);
+      await within(3_000, async () => {
+        const waiting = await t.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'
+              AND query LIKE '%INSERT INTO password_reset_tokens%'`,
+        );
+        return waiting[0].n > 0;
+      });
+      await tx.$executeRaw`UPDATE users SET full_name = 'changed' WHERE id = ${account.id}::uuid`;
+    });
+    // The new request went through after the confirmation: its link is mailed and works.
+    const second = tokenFrom((await smtp.next(account.email)).text ?? '');
+    expect((await confirm(second, 'after the crossing')).statusCode).toBe(204);
   });
 
   it('lets exactly one of several concurrent confirmations spend a token', async () => {

@@ -53,12 +53,20 @@ export class PasswordResetTokensRepository {
   /**
    * Spends a live token: deletes it and returns its user, in one statement, so of two requests
    * racing with one token exactly one gets it. Undefined when it is not live.
+   *
+   * The user's row is locked before the token's, the order issue() and every change of a user
+   * (update the user, then delete the token) take them in: the caller goes on to update the user,
+   * and the other order would deadlock with a token being issued for that user.
    */
   async claim(tokenHash: TokenHash, now: Date, db: Db): Promise<string | undefined> {
     const [row] = await db.$queryRaw<{ userId: string }[]>`
-      DELETE FROM password_reset_tokens t USING users u
-       WHERE t.token_hash = ${tokenHash} AND u.id = t.user_id
-         AND t.expires_at > ${now} AND u.is_active
+      WITH owner AS (
+        SELECT u.id FROM password_reset_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = ${tokenHash} AND t.expires_at > ${now} AND u.is_active
+           FOR NO KEY UPDATE OF u
+      )
+      DELETE FROM password_reset_tokens t USING owner
+       WHERE t.user_id = owner.id AND t.token_hash = ${tokenHash}
       RETURNING t.user_id::text AS "userId"`;
     return row?.userId;
   }
