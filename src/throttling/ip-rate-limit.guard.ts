@@ -23,7 +23,7 @@ export class IpRateLimitGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const { ip } = context.switchToHttp().getRequest<FastifyRequest>();
-    if (ip) await this.limit.consume(RateLimits.key(RateLimits.network(ip)));
+    if (ip) await this.limit.consume(RateLimits.clientKey(ip));
     return true;
   }
 }

@@ -35,11 +35,12 @@ interface LoginTicket {
  * failure is counted, and the lock set, in the statement that gives the place back, so at most
  * LOGIN_MAX_FAILURES guesses are checked before the lock, however they are timed.
  *
- * So that an attacker cannot lock the real user out, a client (IP address) from which the
- * account logged in during the last 30 days is judged on its own counters for that account once
- * the account has reached the limit: guessing from elsewhere does not lock the user out. Below
- * the limit an account refuses only while all its places are taken, which lasts as long as the
- * checks do (or, for a check that was lost, until it is forgotten: 30 s without admissions).
+ * So that an attacker cannot lock the real user out, a client (its network, RateLimits.network)
+ * from which the account logged in during the last 30 days is judged on its own counters for that
+ * account once the account has reached the limit: guessing from elsewhere does not lock the user
+ * out. Below the limit an account refuses only while all its places are taken, which lasts as long
+ * as the checks do (or, for a check that was lost, until it is forgotten: 30 s without
+ * admissions).
  *
  * The state is in PostgreSQL (login_throttle, see LoginThrottleRepository), shared by every
  * instance; which clients are known is a rate-limiter-flexible counter on the same database.
@@ -63,17 +64,18 @@ export class LoginThrottle {
   }
 
   /**
-   * Runs one check of a password presented for the account `email` (a login; the current password
-   * of a password change): admitted or answered 429 too_many_attempts as begin() decides, its
+   * Runs one check of a password presented for `account`, the name its counters go by (a login's
+   * email, known or not; `user:<id>` for the current password of a password change, which changing
+   * the email must not reset): admitted or answered 429 too_many_attempts as begin() decides, its
    * outcome recorded, or its place given back when the check itself failed (the database away).
    */
   async judge<T>(
-    email: string,
+    account: string,
     ip: string | null,
     check: () => Promise<T>,
     succeeded: (result: T) => boolean,
   ): Promise<T> {
-    const ticket = await this.begin(email, ip);
+    const ticket = await this.begin(account, ip);
     let result: T;
     try {
       result = await check();
@@ -86,10 +88,9 @@ export class LoginThrottle {
   }
 
   /** Admits an attempt, or answers 429 too_many_attempts (and changes nothing). */
-  private async begin(email: string, ip: string | null): Promise<LoginTicket> {
-    const key = RateLimits.key(email);
-    const clientKey =
-      ip === null ? undefined : RateLimits.key(`${email}\n${RateLimits.network(ip)}`);
+  private async begin(account: string, ip: string | null): Promise<LoginTicket> {
+    const key = RateLimits.key(account);
+    const clientKey = ip === null ? undefined : RateLimits.clientKey(ip, account);
     if (await this.throttle.admit(key)) return { key, clientKey };
     const refusal = await this.throttle.refusal(key);
     if (refusal.atLimit && clientKey && (await this.isKnown(clientKey))) {

@@ -66,6 +66,12 @@ export class RateLimits {
     return createHash('sha256').update(value).digest('base64url');
   }
 
+  /** The key a client is counted under: its network, within `scope` (an account) if given. */
+  static clientKey(ip: string, scope?: string): string {
+    const network = RateLimits.network(ip);
+    return RateLimits.key(scope === undefined ? network : `${scope}\n${network}`);
+  }
+
   /**
    * The client network an address is counted as: an IPv4 address (also written IPv4-mapped, as
    * `::ffff:192.0.2.1`) by itself, an IPv6 address by its /64. One host or home is given a whole

@@ -85,8 +85,9 @@ export class UsersService {
 
   /**
    * Whether `password` is the user's current password. The check is a guess like a login's and is
-   * throttled as one, on the account's counters: a stolen access token must not let its holder
-   * try passwords at argon2's pace (and a success would let them lock the owner out).
+   * throttled by the same rules, on counters of the user's id (an email change, which needs only
+   * an access token, must not reset them): a stolen access token must not let its holder try
+   * passwords at argon2's pace.
    */
   private async hasPassword(
     userId: string,
@@ -96,7 +97,7 @@ export class UsersService {
     const found = await this.users.findCredentials({ id: userId });
     if (!found) return false;
     return this.throttle.judge(
-      found.email,
+      `user:${userId}`,
       client.ip,
       () => this.hasher.verify(found.passwordHash, password),
       (matches) => matches,

@@ -84,16 +84,21 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
     expect(Number(res.headers['retry-after'])).toBeGreaterThanOrEqual(29);
   });
 
-  it('judges the current password of a password change as a login: a stolen token cannot guess past the lock', async () => {
+  it('throttles the current password of a password change like a login, on counters an email change does not reset', async () => {
     const account = await newAccount(t, 'changer'); // logged in from 127.0.0.1
     const thief = freshIp();
-    const change = (currentPassword: string) =>
+    const asThief = (method: 'POST' | 'PATCH', url: string, payload: object) =>
       t.request({
-        method: 'POST',
-        url: '/users/me/password',
+        method,
+        url,
         headers: bearer(account.tokens.accessToken),
-        payload: { currentPassword, newPassword: 'the-thief-s-password' },
+        payload,
         remoteAddress: thief,
+      });
+    const change = (currentPassword: string) =>
+      asThief('POST', '/users/me/password', {
+        currentPassword,
+        newPassword: 'the-thief-s-password',
       });
     for (let i = 0; i < 5; i++) {
       expect((await change(`wrong-${i}-password`)).json().code).toBe('invalid_current_password');
@@ -102,10 +107,12 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
     expect(locked.statusCode).toBe(429);
     expect(locked.json().code).toBe('too_many_attempts');
     expect(Number(locked.headers['retry-after'])).toBeGreaterThanOrEqual(29);
-    // The same counters as logins: locked from anywhere new, while the owner's own client gets
-    // in with the password, which never changed.
-    expect((await attempt(account.email, account.password, freshIp())).statusCode).toBe(429);
-    expect((await attempt(account.email, account.password, '127.0.0.1')).statusCode).toBe(200);
+    // A new email (an access token is enough for that) does not buy new guesses.
+    const moved = uniqueEmail('changer-moved');
+    expect((await asThief('PATCH', '/users/me', { email: moved })).statusCode).toBe(200);
+    expect((await change(account.password)).statusCode).toBe(429);
+    // The password never changed, and logins have counters of their own.
+    expect((await attempt(moved, account.password, freshIp())).statusCode).toBe(200);
   });
 
   it('leaves other accounts alone', async () => {

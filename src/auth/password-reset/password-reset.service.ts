@@ -56,7 +56,7 @@ export class PasswordResetService {
   }
 
   async request(email: string, client: ClientInfo): Promise<void> {
-    if (client.ip) await this.perIp.consume(RateLimits.key(RateLimits.network(client.ip)));
+    if (client.ip) await this.perIp.consume(RateLimits.clientKey(client.ip));
     await this.perEmail.consume(RateLimits.key(email));
     const delivery = this.deliveries
       .run(() => this.deliver(email, client))
