@@ -21,8 +21,9 @@ export const INVALIDATION_CHANNEL = 'auth_cache_invalidation';
  * How often the listening connection proves it is alive, and how long it may take. A path that
  * goes silent (packets dropped, no error, no closed socket) loses notifications without a word,
  * so the caches must stop being trusted within the contract's second: a ping at most 250 ms after
- * the last good one, given up 500 ms later. One `SELECT 1` every 250 ms on an idle connection is
- * nothing; a false alarm (an event loop stalled for 500 ms) costs a reconnection and a cold cache.
+ * the last answer, given up 500 ms later. One `SELECT 1` every 250 ms on an idle connection is
+ * nothing; a false alarm (PostgreSQL itself slow to answer for half a second) costs a reconnection
+ * and a cold cache.
  */
 const HEARTBEAT_MS = 250;
 const HEARTBEAT_TIMEOUT_MS = 500;
@@ -87,7 +88,7 @@ export class CacheInvalidationBus implements OnApplicationBootstrap, OnApplicati
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.reconnect);
-    clearInterval(this.heartbeat);
+    clearTimeout(this.heartbeat);
     this.setListening(false);
     await this.client?.end().catch(() => undefined);
   }
@@ -109,30 +110,44 @@ export class CacheInvalidationBus implements OnApplicationBootstrap, OnApplicati
       await client.query(`LISTEN ${INVALIDATION_CHANNEL}`);
       this.attempts = 0;
       this.setListening(true);
-      this.heartbeat = setInterval(() => void this.ping(client), HEARTBEAT_MS).unref();
+      this.schedulePing(client);
     } catch (error) {
       this.lost(client, error as Error);
     }
   }
 
+  /** The next ping, HEARTBEAT_MS after the last one was answered (never two at once). */
+  private schedulePing(client: Client): void {
+    this.heartbeat = setTimeout(() => void this.ping(client), HEARTBEAT_MS).unref();
+  }
+
   private async ping(client: Client): Promise<void> {
+    let answered = false;
+    // Node runs due timers before it reads sockets: after the event loop was held up, the answer
+    // may be waiting unread when the timeout fires. setImmediate decides after the reads.
     const timeout = setTimeout(
-      () => this.lost(client, new Error('heartbeat timed out')),
+      () =>
+        setImmediate(() => {
+          if (!answered) this.lost(client, new Error('heartbeat timed out'));
+        }),
       HEARTBEAT_TIMEOUT_MS,
     ).unref();
     try {
       await client.query('SELECT 1');
     } catch (error) {
       this.lost(client, error as Error);
+      return;
     } finally {
+      answered = true;
       clearTimeout(timeout);
     }
+    if (client === this.client) this.schedulePing(client);
   }
 
   private lost(client: Client, error?: Error): void {
     if (client !== this.client || this.stopped) return;
     this.client = undefined;
-    clearInterval(this.heartbeat);
+    clearTimeout(this.heartbeat);
     if (this.listening) {
       this.logger.warn(`Cache invalidations interrupted: ${error?.message ?? 'connection ended'}`);
     }
