@@ -111,7 +111,7 @@ export class AuthController {
     summary: 'End a session: the bearer token’s, or the one a refresh token in the body belongs to',
   })
   @ApiNoContentResponse({ description: 'The session is revoked' })
-  // Optional: a bearer token's holder sends none (or an empty one).
+  // Optional: a bearer token's holder sends none (or an empty one, or `{}`).
   @ApiBody({ required: false, schema: { $ref: '#/components/schemas/LogoutRequest' } })
   @ApiProblems('validation_failed', 'invalid_token', 'invalid_refresh_token')
   async logout(

@@ -73,6 +73,11 @@ describe('sessions, logout and password change', () => {
         .statusCode,
     ).toBe(204);
     expect((await emptyJson('POST', '/auth/logout', third.accessToken)).statusCode).toBe(204);
+    // `{}` with a bearer token too, as on every endpoint that takes no body.
+    const fourth = await login(t, account.email, account.password);
+    expect((await post(t, '/auth/logout', {}, bearer(fourth.accessToken))).statusCode).toBe(204);
+    expect((await get(t, '/users/me', fourth.accessToken)).statusCode).toBe(401);
+    expect((await post(t, '/auth/logout', {})).json().code).toBe('invalid_token');
     expect((await get(t, '/users/me', third.accessToken)).statusCode).toBe(401);
     expect(
       (await emptyJson('POST', '/auth/logout-all', account.tokens.accessToken)).statusCode,

@@ -31,9 +31,12 @@ export const RefreshSchema = z
   .meta({ id: 'RefreshRequest' });
 export type RefreshRequest = z.infer<typeof RefreshSchema>;
 
-/** Logout takes either a bearer token (no body) or a refresh token in the body. */
+/**
+ * Logout takes either a bearer token (no body, or `{}` like the other body-less endpoints) or a
+ * refresh token in the body.
+ */
 export const LogoutSchema = z
-  .strictObject({ refreshToken: refreshTokenField })
+  .strictObject({ refreshToken: refreshTokenField.optional() })
   .optional()
   .meta({ id: 'LogoutRequest' });
 export type LogoutRequest = z.infer<typeof LogoutSchema>;
