@@ -64,6 +64,14 @@ describe('configuration', () => {
     expect(config.signupEnabled).toBe(true);
   });
 
+  it('keeps PASSWORD_RESET_URL in its serialised form, so a mailed link holds no raw space', () => {
+    const config = load({
+      JWT_SECRET: SECRET,
+      PASSWORD_RESET_URL: 'https://app.example.com/reset password#/x',
+    });
+    expect(config.passwordReset.url).toBe('https://app.example.com/reset%20password#/x');
+  });
+
   it('parses typed values', () => {
     const config = load({
       JWT_SECRET: SECRET,

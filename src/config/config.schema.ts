@@ -122,9 +122,10 @@ export const environmentSchema = z.object({
 
   SMTP_URL: url(['smtp:', 'smtps:'], 'smtp://user:password@mail.example.com:587').optional(),
   MAIL_FROM: z.string().default('Auth Service <no-reply@localhost>'),
-  PASSWORD_RESET_URL: url(['http:', 'https:'], 'https://app.example.com/reset-password').default(
-    'http://localhost:3000/reset-password',
-  ),
+  // In its serialised form (spaces and other unsafe characters escaped), as links are mailed.
+  PASSWORD_RESET_URL: url(['http:', 'https:'], 'https://app.example.com/reset-password')
+    .transform((value) => new URL(value).href)
+    .default('http://localhost:3000/reset-password'),
   PASSWORD_RESET_TTL_SECONDS: integer(60, 7 * 24 * 3600, 3600),
 
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://localhost:6379').optional(),

@@ -18,6 +18,15 @@ describe('resetLink', () => {
     );
   });
 
+  it('puts the token before a fragment that is an anchor, not a route', () => {
+    expect(resetLink('https://app.example.com/reset#top', TOKEN)).toBe(
+      `https://app.example.com/reset?token=${TOKEN}#top`,
+    );
+    expect(resetLink('https://app.example.com/#!/reset', TOKEN)).toBe(
+      `https://app.example.com/#!/reset?token=${TOKEN}`,
+    );
+  });
+
   it('adds to a query the URL already has instead of starting a second one', () => {
     expect(resetLink('https://app.example.com/reset?lang=en', TOKEN)).toBe(
       `https://app.example.com/reset?lang=en&token=${TOKEN}`,

@@ -3,14 +3,20 @@ import type { Mail } from './mailer.service';
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
- * `${PASSWORD_RESET_URL}?token=<token>`, as the contract writes it: appended to the URL as
- * configured, so an application that routes in the fragment (`https://app/#/reset`) finds the
- * token in its route's query. `&` instead of `?` when the part it lands in already has a query.
- * The token is base64url, so it needs no escaping.
+ * `${PASSWORD_RESET_URL}?token=<token>`, as the contract writes it, with `&` when the URL already
+ * has a query. A fragment that is a route (`#/reset`, `#!/reset`: an application routing in the
+ * fragment) gets the token in its own query, where that router looks; any other fragment (an
+ * anchor) stays last, the token going into the URL's query, which reaches the server. The token is
+ * base64url, so it needs no escaping.
  */
 export function resetLink(resetUrl: string, token: string): string {
-  const tail = resetUrl.slice(resetUrl.indexOf('#') + 1);
-  return `${resetUrl}${tail.includes('?') ? '&' : '?'}token=${token}`;
+  const hash = resetUrl.indexOf('#');
+  const [base, fragment] =
+    hash === -1 ? [resetUrl, ''] : [resetUrl.slice(0, hash), resetUrl.slice(hash)];
+  const withToken = (part: string) => `${part}${part.includes('?') ? '&' : '?'}token=${token}`;
+  return /^#!?\//.test(fragment)
+    ? `${base}${withToken(fragment)}`
+    : `${withToken(base)}${fragment}`;
 }
 
 /** The password-reset message: the link, how long it works, and nothing else secret. */
