@@ -74,15 +74,23 @@ export class RateLimits {
 
   /**
    * The client network an address is counted as: an IPv4 address (also written IPv4-mapped, as
-   * `::ffff:192.0.2.1`) by itself, an IPv6 address by its /64. One host or home is given a whole
-   * /64 and picks addresses from it at will (privacy addresses rotate daily), so counting single
-   * IPv6 addresses would hand an attacker unlimited budgets and forget a known device.
+   * `::ffff:192.0.2.1`, or NAT64-translated, as `64:ff9b::c000:201`) by itself, an IPv6 address
+   * by its /64. One host or home is given a whole /64 and picks addresses from it at will (privacy
+   * addresses rotate daily), so counting single IPv6 addresses would hand an attacker unlimited
+   * budgets and forget a known device. (Providers often hand out a /56 or /48: an attacker with
+   * one still has 256 or 65,536 budgets, against the per-account lock that holds regardless.)
    */
   static network(ip: string): string {
     if (!ipaddr.isValid(ip)) return ip;
     const address = ipaddr.process(ip);
     if (address.kind() === 'ipv4') return address.toString();
-    return `${(address as ipaddr.IPv6).parts
+    const { parts } = address as ipaddr.IPv6;
+    // Through a NAT64 gateway (64:ff9b::/96) every IPv4 client shares one /64: count the IPv4
+    // address it carries in its last 32 bits.
+    if (address.range() === 'rfc6052') {
+      return [parts[6] >> 8, parts[6] & 0xff, parts[7] >> 8, parts[7] & 0xff].join('.');
+    }
+    return `${parts
       .slice(0, 4)
       .map((part) => part.toString(16))
       .join(':')}::/64`;
