@@ -8,8 +8,9 @@ import {
 } from 'node:net';
 
 /**
- * A relay to `target` (a TCP address or a Unix socket) that can go silent: after freeze() it neither forwards nor closes
- * anything, as a network path that drops packets does (a peer sees no error, only no answer).
+ * A relay to `target` (a TCP address or a Unix socket) that can go silent: after freeze() it
+ * neither forwards nor closes anything, as a network path that drops packets does (a peer sees
+ * no error, only no answer).
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { ApiException } from '../errors/api-exception';
+import { ApiException, unknownField } from '../errors/api-exception';
 
 /**
  * Holds a route that takes no request body (logout-all, the DELETEs) to the contract's rule for
@@ -16,7 +16,7 @@ export const NoBody = createParamDecorator((_data: unknown, context: ExecutionCo
   throw new ApiException('validation_failed', {
     detail: 'This endpoint takes no request body',
     errors: fields
-      ? fields.map((field) => ({ field, message: 'is not a known field' }))
+      ? fields.map(unknownField)
       : [{ field: '', message: 'must be absent or an empty object' }],
   });
 });

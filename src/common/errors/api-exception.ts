@@ -7,6 +7,12 @@ export interface FieldError {
   message: string;
 }
 
+/** A field the endpoint does not know (the contract: 400 validation_failed, listing it). */
+export const unknownField = (field: string): FieldError => ({
+  field,
+  message: 'is not a known field',
+});
+
 export interface ApiExceptionOptions {
   detail?: string;
   /** Overrides the catalogue's status (e.g. invalid_token is 400 on password-reset confirm). */

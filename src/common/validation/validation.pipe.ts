@@ -1,6 +1,6 @@
 import { StandardSchemaValidationPipe, type ArgumentMetadata } from '@nestjs/common';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import { ApiException, type FieldError } from '../errors/api-exception';
+import { ApiException, unknownField, type FieldError } from '../errors/api-exception';
 
 function fieldErrors(issue: StandardSchemaV1.Issue): FieldError[] {
   const field = (issue.path ?? [])
@@ -9,10 +9,7 @@ function fieldErrors(issue: StandardSchemaV1.Issue): FieldError[] {
   // zod reports unknown fields as one issue on the object; list each field instead.
   const unknown = (issue as { code?: string; keys?: string[] }).keys;
   if ((issue as { code?: string }).code === 'unrecognized_keys' && unknown) {
-    return unknown.map((key) => ({
-      field: field ? `${field}.${key}` : key,
-      message: 'is not a known field',
-    }));
+    return unknown.map((key) => unknownField(field ? `${field}.${key}` : key));
   }
   return [{ field, message: issue.message }];
 }
