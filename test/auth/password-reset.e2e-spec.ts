@@ -53,6 +53,16 @@ describe('password reset by email (real SMTP)', () => {
     });
   const confirm = (token: string, newPassword: string) =>
     post(t, '/auth/password-reset/confirm', { token, newPassword });
+  /** Until a background delivery's token insert is waiting for a row lock held by the test. */
+  const tokenIssueWaitsOnALock = () =>
+    within(3_000, async () => {
+      const [waiting] = await t.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'
+            AND query LIKE '%INSERT INTO password_reset_tokens%'`,
+      );
+      return waiting.n > 0;
+    });
 
   it('mails a link whose token sets a new password and ends every session', async () => {
     const account = await newAccount(t, 'reset');
@@ -192,14 +202,7 @@ describe('password reset by email (real SMTP)', () => {
       await change.query('BEGIN');
       await change.query('UPDATE users SET email = $1 WHERE id = $2', [moved, account.id]);
       expect((await requestReset(account.email)).statusCode).toBe(202);
-      await within(5_000, async () => {
-        const waiting = await t.db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock'
-              AND query LIKE '%INSERT INTO password_reset_tokens%'`,
-        );
-        return waiting[0].n > 0;
-      });
+      await tokenIssueWaitsOnALock();
       await change.query('COMMIT');
     } finally {
       await change.end();
@@ -221,14 +224,7 @@ describe('password reset by email (real SMTP)', () => {
       const tokenHash = Uint8Array.from(createHash('sha256').update(token).digest());
       expect(await tokens.claim(tokenHash, new Date(), tx)).toBe(account.id);
       expect((await requestReset(account.email)).statusCode).toBe(202);
-      await within(3_000, async () => {
-        const waiting = await t.db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock'
-              AND query LIKE '%INSERT INTO password_reset_tokens%'`,
-        );
-        return waiting[0].n > 0;
-      });
+      await tokenIssueWaitsOnALock();
       await tx.$executeRaw`UPDATE users SET full_name = 'changed' WHERE id = ${account.id}::uuid`;
     });
     // The new request went through after the confirmation: its link is mailed and works.
