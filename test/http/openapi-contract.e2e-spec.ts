@@ -59,11 +59,13 @@ interface Operation {
 
 describe('OpenAPI document', () => {
   let t: TestApp;
+  let document: { paths: Record<string, Record<string, Operation>>; components: any };
   let paths: Record<string, Record<string, Operation>>;
 
   beforeAll(async () => {
     t = await createTestApp();
-    paths = (await t.request({ method: 'GET', url: '/docs/json' })).json().paths;
+    document = (await t.request({ method: 'GET', url: '/docs/json' })).json();
+    paths = document.paths;
   });
   afterAll(() => t.close());
 
@@ -127,6 +129,20 @@ describe('OpenAPI document', () => {
     }
     // An API key on logout is served as no credentials (401), never 403.
     expect(paths['/auth/logout'].post.responses['403']).toBeUndefined();
+  });
+
+  it('documents emails as format email of at most 254 characters, with no regex to misread', () => {
+    const schemas = document.components.schemas as Record<
+      string,
+      { properties: Record<string, Record<string, unknown>> }
+    >;
+    expect(schemas.SignupRequest.properties.email).toMatchObject({
+      format: 'email',
+      maxLength: 254,
+    });
+    for (const schema of [schemas.SignupRequest, schemas.User]) {
+      expect(schema.properties.email.pattern).toBeUndefined();
+    }
   });
 
   it('documents nothing the contract does not have, and no internal extension leaks', () => {

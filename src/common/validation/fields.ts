@@ -15,7 +15,14 @@ export const emailField = z
       .email({ pattern: EMAIL_PATTERN, error: 'must be a valid email address' })
       .max(EMAIL_MAX_LENGTH),
   )
-  .meta({ format: 'email', example: 'alice@example.com' });
+  .meta({
+    format: 'email',
+    maxLength: EMAIL_MAX_LENGTH,
+    description:
+      'Trimmed and lower-cased. An RFC 5322 dot-atom local part of at most 64 characters, then ' +
+      'a host name of two or more labels (IDN domains in their xn-- form)',
+    example: 'alice@example.com',
+  });
 
 /**
  * A password presented to be checked (login, the current password). Long enough for any

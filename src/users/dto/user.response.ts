@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { EMAIL_PATTERN } from '../../common/credentials';
 import { pageSchema } from '../../common/validation/page';
 import type { UserRecord } from '../user.record';
 
 export const UserResponseSchema = z
   .object({
     id: z.uuid(),
-    email: z.email({ pattern: EMAIL_PATTERN }),
+    // Documented as an email, without a pattern a client's validator might read differently.
+    email: z.string().meta({ format: 'email' }),
     fullName: z.string().nullable(),
     isActive: z.boolean(),
     isSuperuser: z.boolean(),
