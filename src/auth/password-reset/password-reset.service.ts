@@ -106,15 +106,15 @@ export class PasswordResetService {
 
   private async deliver(email: string, client: ClientInfo): Promise<void> {
     if (this.stopping) return;
-    const user = await this.users.findByEmail(email);
-    if (!user?.isActive) {
+    const notSent = (reason: string, userId?: string) =>
       this.audit.record({
         type: 'password_reset_requested',
+        userId,
         client,
-        detail: { email, sent: false, reason: user ? 'account_disabled' : 'unknown_email' },
+        detail: { email, sent: false, reason },
       });
-      return;
-    }
+    const user = await this.users.findByEmail(email);
+    if (!user?.isActive) return notSent(user ? 'account_disabled' : 'unknown_email');
     const token = randomBytes(32).toString('base64url');
     const now = new Date();
     const { ttlSeconds, url } = this.config.passwordReset;
@@ -125,17 +125,9 @@ export class PasswordResetService {
       now,
       new Date(now.getTime() + ttlSeconds * 1000),
     );
-    if (!issued) {
-      // The address or the account changed between the lookup and now: the request was for an
-      // account that no longer has this email, or is no longer active.
-      this.audit.record({
-        type: 'password_reset_requested',
-        userId: user.id,
-        client,
-        detail: { email, sent: false, reason: 'account_changed' },
-      });
-      return;
-    }
+    // The address or the account changed between the lookup and now: the request was for an
+    // account that no longer has this email, or is no longer active.
+    if (!issued) return notSent('account_changed', user.id);
     let sent = true;
     try {
       await this.mailer.send(passwordResetMail(user.email, url, token, ttlSeconds));
