@@ -107,6 +107,11 @@ describe('configuration', () => {
     [{ FIRST_SUPERUSER: 'not-an-email' }, /FIRST_SUPERUSER must be an email address/],
     [{ FIRST_SUPERUSER_PASSWORD: 'short' }, /FIRST_SUPERUSER_PASSWORD must be 8 to 128 characters/],
     [{ REFRESH_REUSE_GRACE_SECONDS: '-1' }, /REFRESH_REUSE_GRACE_SECONDS must be an integer/],
+    [{ BODY_LIMIT_BYTES: '10' }, /BODY_LIMIT_BYTES must be an integer between 1024 and 10485760/],
+    [
+      { JWT_PREVIOUS_SECRETS: 'short' },
+      /each JWT_PREVIOUS_SECRETS entry must be at least 32 bytes/,
+    ],
   ])('refuses %j with a one-line message naming the variable', (env, message) => {
     expect(refusal({ JWT_SECRET: SECRET, ...env })).toMatch(message);
   });
@@ -176,7 +181,36 @@ describe('configuration', () => {
       });
       expect(config.jwt.signingKey.type).toBe('private');
       expect(config.jwt.verificationKey.type).toBe('public');
-      expect(config.jwt.previousPublicKeys).toHaveLength(1);
+      expect(config.jwt.previousKeys).toHaveLength(1);
+    });
+
+    it('HS256: accepts earlier (or next) secrets in JWT_PREVIOUS_SECRETS, for verification only', () => {
+      const config = load({
+        JWT_SECRET: SECRET,
+        JWT_PREVIOUS_SECRETS: `${'a'.repeat(32)}, ${'b'.repeat(40)}`,
+      });
+      expect(config.jwt.previousKeys.map((key) => key.export().toString())).toEqual([
+        'a'.repeat(32),
+        'b'.repeat(40),
+      ]);
+      expect(config.jwt.signingKey.export().toString()).toBe(SECRET);
+    });
+
+    it.each([
+      [
+        { JWT_PRIVATE_KEY: 'any' },
+        /JWT_PRIVATE_KEY is only used with JWT_ALGORITHM RS256 or ES256 \(it is HS256\)/,
+      ],
+      [
+        { JWT_PREVIOUS_PUBLIC_KEYS: 'any' },
+        /JWT_PREVIOUS_PUBLIC_KEYS is only used with JWT_ALGORITHM RS256 or ES256/,
+      ],
+      [
+        { JWT_ALGORITHM: 'ES256', JWT_PREVIOUS_SECRETS: SECRET },
+        /JWT_PREVIOUS_SECRETS is only used with JWT_ALGORITHM HS256 \(it is ES256\)/,
+      ],
+    ])('refuses %j, a key the algorithm would ignore', (env, message) => {
+      expect(refusal({ JWT_SECRET: SECRET, ...env })).toMatch(message);
     });
 
     it('refuses a key of the wrong type for the algorithm', () => {

@@ -36,8 +36,11 @@ export abstract class AppConfig {
     readonly signingKey: KeyObject;
     /** RS256/ES256: the signing key's public half; HS256: the secret. */
     readonly verificationKey: KeyObject;
-    /** Public keys of earlier signing keys whose tokens are still accepted. */
-    readonly previousPublicKeys: readonly KeyObject[];
+    /**
+     * Verification-only keys, for rotations: public keys (RS256/ES256) or secrets (HS256) of the
+     * signing key before the current one, or of the one that comes next.
+     */
+    readonly previousKeys: readonly KeyObject[];
     readonly issuer: string;
     readonly audience: string;
     readonly accessTokenTtlSeconds: number;
@@ -104,23 +107,32 @@ function checkKeyType(key: KeyObject, algorithm: 'RS256' | 'ES256', variable: st
 function jwtKeys(
   e: Environment,
   dataDir: string,
-): Pick<AppConfig['jwt'], 'signingKey' | 'verificationKey' | 'previousPublicKeys'> {
+): Pick<AppConfig['jwt'], 'signingKey' | 'verificationKey' | 'previousKeys'> {
   const production = e.NODE_ENV === 'production';
+  // A key for the other kind of algorithm would be ignored: most likely JWT_ALGORITHM was forgotten.
+  const misplaced =
+    e.JWT_ALGORITHM === 'HS256'
+      ? (['JWT_PRIVATE_KEY', 'JWT_PREVIOUS_PUBLIC_KEYS'] as const).find((name) => e[name])
+      : e.JWT_PREVIOUS_SECRETS && 'JWT_PREVIOUS_SECRETS';
+  if (misplaced) {
+    const wanted = misplaced === 'JWT_PREVIOUS_SECRETS' ? 'HS256' : 'RS256 or ES256';
+    throw new ConfigError(
+      `Invalid configuration: ${misplaced} is only used with JWT_ALGORITHM ${wanted} (it is ${e.JWT_ALGORITHM})`,
+    );
+  }
   if (e.JWT_ALGORITHM === 'HS256') {
     if (!e.JWT_SECRET && production) {
       throw new ConfigError(
         'Invalid configuration: JWT_SECRET is required in production with HS256 (generate one with `npm run secrets -- token`)',
       );
     }
-    const secret = e.JWT_SECRET ?? developmentJwtSecret(dataDir);
-    const bytes = Buffer.byteLength(secret, 'utf8');
-    if (bytes < MIN_SECRET_BYTES) {
-      throw new ConfigError(
-        `Invalid configuration: JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes (it has ${bytes})`,
-      );
-    }
-    const key = createSecretKey(Buffer.from(secret, 'utf8'));
-    return { signingKey: key, verificationKey: key, previousPublicKeys: [] };
+    const key = secretKey(e.JWT_SECRET ?? developmentJwtSecret(dataDir), 'JWT_SECRET');
+    const previousKeys = (e.JWT_PREVIOUS_SECRETS ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean)
+      .map((entry) => secretKey(entry, 'each JWT_PREVIOUS_SECRETS entry'));
+    return { signingKey: key, verificationKey: key, previousKeys };
   }
 
   const algorithm = e.JWT_ALGORITHM;
@@ -148,7 +160,7 @@ function jwtKeys(
       'Invalid configuration: JWT_PREVIOUS_PUBLIC_KEYS must hold PEM public keys (BEGIN PUBLIC KEY)',
     );
   }
-  const previousPublicKeys = blocks.map((block) => {
+  const previousKeys = blocks.map((block) => {
     let key: KeyObject;
     try {
       key = createPublicKey(block);
@@ -160,7 +172,18 @@ function jwtKeys(
     checkKeyType(key, algorithm, 'JWT_PREVIOUS_PUBLIC_KEYS');
     return key;
   });
-  return { signingKey, verificationKey: createPublicKey(signingKey), previousPublicKeys };
+  return { signingKey, verificationKey: createPublicKey(signingKey), previousKeys };
+}
+
+/** An HS256 key: the secret's UTF-8 bytes, at least MIN_SECRET_BYTES of them. */
+function secretKey(secret: string, name: string): KeyObject {
+  const bytes = Buffer.byteLength(secret, 'utf8');
+  if (bytes < MIN_SECRET_BYTES) {
+    throw new ConfigError(
+      `Invalid configuration: ${name} must be at least ${MIN_SECRET_BYTES} bytes (it has ${bytes})`,
+    );
+  }
+  return createSecretKey(Buffer.from(secret, 'utf8'));
 }
 
 /**

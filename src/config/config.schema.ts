@@ -4,8 +4,9 @@ import { EMAIL_PATTERN } from '../common/credentials';
 
 /**
  * The service's environment variables, as the contract's configuration table lists them, plus a
- * few operational ones (LOG_LEVEL, BODY_LIMIT_BYTES, DATABASE_POOL_SIZE). Values are strings;
- * an empty value has already been removed (it counts as unset).
+ * few operational ones (LOG_LEVEL, BODY_LIMIT_BYTES, DATABASE_POOL_SIZE) and HS256's counterpart
+ * of JWT_PREVIOUS_PUBLIC_KEYS (JWT_PREVIOUS_SECRETS). Values are strings; an empty value has
+ * already been removed (it counts as unset).
  */
 
 const integer = (min: number, max: number, fallback: number) =>
@@ -16,7 +17,7 @@ const integer = (min: number, max: number, fallback: number) =>
     .pipe(
       z
         .number()
-        .min(min)
+        .min(min, { error: `must be an integer between ${min} and ${max}` })
         .max(max, { error: `must be an integer between ${min} and ${max}` }),
     )
     .default(fallback);
@@ -105,6 +106,7 @@ export const environmentSchema = z.object({
   JWT_SECRET: z.string().optional(),
   JWT_PRIVATE_KEY: z.string().optional(),
   JWT_PREVIOUS_PUBLIC_KEYS: z.string().optional(),
+  JWT_PREVIOUS_SECRETS: z.string().optional(),
   JWT_ISSUER: z.string().default('auth-service'),
   JWT_AUDIENCE: z.string().default('auth-service'),
   ACCESS_TOKEN_TTL_SECONDS: integer(30, 24 * 3600, 900),

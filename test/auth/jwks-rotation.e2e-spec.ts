@@ -5,8 +5,9 @@ import { generateSigningKeyPair } from '../../src/common/signing-keys';
 import { loadAppConfig } from '../../src/config/app-config';
 import { createApp } from '../../src/app.setup';
 import { createLogger } from '../../src/common/logging/logger';
-import { decodeJwt, get, newAccount } from '../support/auth';
-import { createTestApp, testEnvironment } from '../support/test-app';
+import type { InjectOptions } from 'light-my-request';
+import { decodeJwt, get, login, newAccount } from '../support/auth';
+import { createTestApp, testEnvironment, type TestApp } from '../support/test-app';
 
 describe('GET /.well-known/jwks.json and key rotation', () => {
   it('is empty for HS256', async () => {
@@ -102,6 +103,45 @@ describe('GET /.well-known/jwks.json and key rotation', () => {
       await rotated.close();
       await strict.close();
       await old.db.drop();
+    }
+  });
+
+  it('HS256: a rolling rotation through JWT_PREVIOUS_SECRETS never refuses a live token', async () => {
+    const secretA = 'secret-a-secret-a-secret-a-secret-a-0123';
+    const secretB = 'secret-b-secret-b-secret-b-secret-b-0123';
+    const old = await createTestApp({ JWT_SECRET: secretA });
+    const account = await newAccount(old);
+    const instance = async (env: Record<string, string>) => {
+      const app = await createApp(
+        loadAppConfig(testEnvironment({ DATABASE_URL: old.db.url, ...env })),
+        { logger: createLogger('silent') },
+      );
+      const fastify = app.getHttpAdapter().getInstance();
+      return {
+        app,
+        request: (options: InjectOptions) => fastify.inject(options),
+      } as unknown as TestApp;
+    };
+    // Phase 1: every instance learns the next secret (verification only) before any signs with it.
+    const announced = await instance({ JWT_SECRET: secretA, JWT_PREVIOUS_SECRETS: secretB });
+    // Phase 2: instances switch one by one and keep verifying the old secret's tokens.
+    const switched = await instance({ JWT_SECRET: secretB, JWT_PREVIOUS_SECRETS: secretA });
+    // Without the list, the other secret's tokens are refused: the list is what carries them.
+    const strict = await instance({ JWT_SECRET: secretB });
+    try {
+      const fresh = await login(switched, account.email, account.password);
+      expect(decodeJwt(fresh.accessToken).header.kid).not.toBe(
+        decodeJwt(account.tokens.accessToken).header.kid,
+      );
+      expect((await get(switched, '/users/me', account.tokens.accessToken)).statusCode).toBe(200);
+      expect((await get(announced, '/users/me', fresh.accessToken)).statusCode).toBe(200);
+      expect((await get(strict, '/users/me', account.tokens.accessToken)).statusCode).toBe(401);
+      expect((await get(old, '/users/me', fresh.accessToken)).statusCode).toBe(401);
+      // Secrets are never published.
+      expect((await get(switched, '/.well-known/jwks.json')).json()).toEqual({ keys: [] });
+    } finally {
+      for (const t of [announced, switched, strict]) await t.app.close();
+      await old.close();
     }
   });
 });

@@ -39,7 +39,7 @@ describe('JwtKeys', () => {
         algorithm: 'ES256',
         signingKey,
         verificationKey: createPublicKey(signingKey),
-        previousPublicKeys: [createPublicKey(previous.publicKey)],
+        previousKeys: [createPublicKey(previous.publicKey)],
       },
     } as unknown as AppConfig);
     const previousKid = jwkThumbprint(createPublicKey(previous.publicKey));

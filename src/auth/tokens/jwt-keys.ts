@@ -40,11 +40,11 @@ export class JwtKeys {
   private readonly publicJwks: PublicJwk[] = [];
 
   constructor(config: AppConfig) {
-    const { algorithm, signingKey, verificationKey, previousPublicKeys } = config.jwt;
+    const { algorithm, signingKey, verificationKey, previousKeys } = config.jwt;
     this.algorithm = algorithm;
     this.signingKey = signingKey;
     this.currentKid = jwkThumbprint(verificationKey);
-    for (const key of [verificationKey, ...previousPublicKeys]) {
+    for (const key of [verificationKey, ...previousKeys]) {
       const kid = jwkThumbprint(key);
       if (this.verification.has(kid)) continue;
       this.verification.set(kid, key);
