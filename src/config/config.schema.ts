@@ -78,6 +78,9 @@ const proxyProblem = (entry: string): string | undefined => {
     : `"${entry}" is not an IP address or CIDR range`;
 };
 
+/** Where reset links point unless PASSWORD_RESET_URL says otherwise (a development server). */
+export const DEFAULT_PASSWORD_RESET_URL = 'http://localhost:3000/reset-password';
+
 export const environmentSchema = z.object({
   NODE_ENV: z
     .enum(['development', 'production', 'test'], {
@@ -127,7 +130,7 @@ export const environmentSchema = z.object({
   // In its serialised form (spaces and other unsafe characters escaped), as links are mailed.
   PASSWORD_RESET_URL: url(['http:', 'https:'], 'https://app.example.com/reset-password')
     .transform((value) => new URL(value).href)
-    .default('http://localhost:3000/reset-password'),
+    .default(DEFAULT_PASSWORD_RESET_URL),
   PASSWORD_RESET_TTL_SECONDS: integer(60, 7 * 24 * 3600, 3600),
 
   REDIS_URL: url(['redis:', 'rediss:'], 'redis://localhost:6379').optional(),

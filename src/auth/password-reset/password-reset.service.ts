@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { AuditLog } from '../../audit/audit-log.service';
 import type { ClientInfo } from '../../common/client-info';
 import { ApiException } from '../../common/errors/api-exception';
 import { WorkLimiter, WorkQueueFullError } from '../../common/work-limiter';
 import { AppConfig } from '../../config/app-config';
+import { DEFAULT_PASSWORD_RESET_URL } from '../../config/config.schema';
 import { PrismaService } from '../../database/prisma.service';
 import { Mailer } from '../../mail/mailer.service';
 import { passwordResetMail } from '../../mail/password-reset.mail';
@@ -32,7 +33,7 @@ const SHUTDOWN_GRACE_MS = 5_000;
  * session of the user.
  */
 @Injectable()
-export class PasswordResetService {
+export class PasswordResetService implements OnApplicationBootstrap {
   private readonly logger = new Logger(PasswordResetService.name);
   /** Deliveries in the background: a few at a time, a bounded backlog. */
   private readonly deliveries = new WorkLimiter(2, 1_000);
@@ -53,6 +54,24 @@ export class PasswordResetService {
     this.perEmail = rateLimits.create({ name: 'reset-email', ...RESET_LIMITS.perEmail });
     this.perIp = rateLimits.create({ name: 'reset-ip', ...RESET_LIMITS.perIp });
     prisma.beforeDisconnect(() => this.stop());
+  }
+
+  /**
+   * A production deployment whose reset mails cannot reach anyone still answers every request
+   * 202 (the contract), so the operator hears of it here, once, at start.
+   */
+  onApplicationBootstrap(): void {
+    const { env, mail, passwordReset } = this.config;
+    if (env !== 'production') return;
+    if (!mail.smtpUrl) {
+      this.logger.warn(
+        'SMTP_URL is not set: password-reset mails are only logged, without their token, so no one can reset a password',
+      );
+    } else if (passwordReset.url === DEFAULT_PASSWORD_RESET_URL) {
+      this.logger.warn(
+        `PASSWORD_RESET_URL is not set: reset mails link to ${DEFAULT_PASSWORD_RESET_URL}`,
+      );
+    }
   }
 
   async request(email: string, client: ClientInfo): Promise<void> {
