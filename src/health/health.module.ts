@@ -4,14 +4,15 @@ import { DatabaseHealthIndicator } from './database.health';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { Metrics } from './metrics.service';
+import { ShutdownLog } from './shutdown-log';
 
-/** Liveness, readiness and metrics. */
+/** Liveness, readiness (503 once a shutdown begins), metrics, and the shutdown's log lines. */
 @Module({
   // Failures are answered as 503 problem+json and logged by the error filter; terminus's own
   // error log would repeat them on every probe while the database is away.
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController, MetricsController],
-  providers: [DatabaseHealthIndicator, Metrics],
+  providers: [DatabaseHealthIndicator, Metrics, ShutdownLog],
   exports: [Metrics],
 })
 export class HealthModule {}

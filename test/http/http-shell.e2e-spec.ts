@@ -176,7 +176,7 @@ describe('HTTP shell every route inherits', () => {
     const secret = 'Bearer super-secret-access-token-value';
     await t.request({
       method: 'GET',
-      url: '/health/live',
+      url: '/.well-known/jwks.json',
       headers: {
         authorization: secret,
         'x-request-id': 'log-check-1',
@@ -323,8 +323,35 @@ describe('CORS', () => {
   });
 });
 
+describe('request log levels', () => {
+  it('logs a successful health probe at debug, so probes do not bury requests at info', async () => {
+    const logs = captureLogs('debug');
+    const t = await createTestApp({}, { logger: logs.logger });
+    try {
+      const probe = (url: string, id: string) =>
+        t.request({ method: 'GET', url, headers: { 'x-request-id': id } });
+      await probe('/health/live', 'live');
+      await probe('/health/ready', 'ready');
+      await probe('/health/nope', 'unknown');
+      await probe('/.well-known/jwks.json', 'jwks');
+      const levels = (id: string) =>
+        logs
+          .lines()
+          .filter((line) => line.reqId === id && line.msg === 'request completed')
+          .map((line) => line.level);
+      const [debug, info] = [20, 30];
+      expect(levels('live')).toEqual([debug]);
+      expect(levels('ready')).toEqual([debug]);
+      expect(levels('unknown')).toEqual([info]);
+      expect(levels('jwks')).toEqual([info]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
-  it('lets an in-flight request finish when the application closes', async () => {
+  it('lets an in-flight request finish when the application closes, and reports not ready meanwhile', async () => {
     const t = await createTestApp({}, { imports: [ProbeModule] });
     await t.app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = t.app.getHttpServer().address() as AddressInfo;
@@ -338,7 +365,22 @@ describe('graceful shutdown', () => {
       req.end();
     });
     await new Promise((resolve) => setTimeout(resolve, 100));
-    await t.close();
+    // A readiness probe begun before the close (so its connection is not idle) and completed
+    // during it: a load balancer still probing a draining instance learns that it is going.
+    const probe = connect(port, '127.0.0.1');
+    let probeAnswer = '';
+    probe.on('data', (chunk: Buffer) => (probeAnswer += chunk.toString()));
+    const probeClosed = new Promise((resolve) => probe.on('close', resolve));
+    probe.write('GET /health/ready HTTP/1.1\r\nHost: localhost\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const closing = t.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    probe.write('\r\n');
+    await probeClosed;
+    expect(probeAnswer).toMatch(/^HTTP\/1\.1 503 /);
+    expect(probeAnswer).toMatch(/\r\nconnection: close\r\n/i);
+    expect(probeAnswer).toContain('"code":"service_unavailable"');
+    await closing;
     await expect(inFlight).resolves.toEqual({ status: 200, body: '{"done":true}' });
   });
 });

@@ -74,6 +74,10 @@ describe('the service on embedded PostgreSQL (no DATABASE_URL)', () => {
       const exit = await service.stop('SIGINT');
       expect(exit.code === 0 || exit.signal === 'SIGINT').toBe(true);
     }
+    // The log marks where the instance stopped serving.
+    const shutdown = service.stdout.indexOf('Shutting down on SIGINT');
+    expect(shutdown).toBeGreaterThan(-1);
+    expect(service.stdout.indexOf('Requests in flight answered')).toBeGreaterThan(shutdown);
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   });
 });
