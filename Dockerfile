@@ -1,7 +1,8 @@
 # syntax=docker/dockerfile:1
 
 # --- build: install everything, generate the Prisma client, compile, then drop dev dependencies.
-FROM node:20-bookworm-slim AS build
+# Node 24, the active LTS line (the code itself runs on Node >= 20.19, see package.json).
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json prisma.config.ts ./
 COPY prisma ./prisma
@@ -13,7 +14,7 @@ RUN npm run build \
 
 # --- runtime: compiled code, production dependencies and the migrations; no compiler, no
 # embedded PostgreSQL (a container always has DATABASE_URL), and not root.
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=3000 \
     HOST=0.0.0.0
@@ -27,8 +28,9 @@ COPY --from=build /app/prisma/migrations ./prisma/migrations
 USER auth
 EXPOSE 3000
 # Liveness: a database outage makes the service not ready (503 on /health/ready), which is for load
-# balancers; it is no reason to replace the container.
+# balancers; it is no reason to replace the container. An empty PORT means the default, as in the
+# service's configuration; HOST must include the loopback interface (0.0.0.0, the default, does).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT}/health/live`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 3000}/health/live`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Applies pending migrations, seeds the first superuser on an empty database, then serves.
 CMD ["node", "dist/main.js"]
