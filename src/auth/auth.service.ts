@@ -62,12 +62,22 @@ export class AuthService {
       );
       throw new ApiException('invalid_credentials');
     }
-    const { user } = result;
+    const { user, passwordHash } = result;
     if (!user.isActive) {
       this.failedLogin(email, 'account_disabled', user.id, client);
       throw new ApiException('account_disabled');
     }
-    const { session, refreshToken } = await this.sessions.start(user.id, client);
+    const started = await this.sessions.start(user.id, passwordHash, client);
+    if (!started) {
+      // The password changed, or the account was deactivated or deleted, while it was checked.
+      const now = await this.users.findById(user.id);
+      const reason = now && !now.isActive ? 'account_disabled' : 'wrong_password';
+      this.failedLogin(email, reason, now ? user.id : null, client);
+      throw new ApiException(
+        reason === 'account_disabled' ? 'account_disabled' : 'invalid_credentials',
+      );
+    }
+    const { session, refreshToken } = started;
     this.metrics.login('succeeded');
     this.audit.record({ type: 'login_succeeded', userId: user.id, sessionId: session.id, client });
     return this.tokenPair(user.id, session.id, user.roles, refreshToken, session.expiresAt);

@@ -35,6 +35,15 @@ export class UsersRepository {
     return db.user.findUnique({ where, select: { ...USER_COLUMNS, passwordHash: true } });
   }
 
+  /** Replaces the password hash if it is still `current`; false when it changed meanwhile. */
+  async replacePasswordHash(id: string, current: string, replacement: string): Promise<boolean> {
+    const { count } = await this.prisma.user.updateMany({
+      where: { id, passwordHash: current },
+      data: { passwordHash: replacement },
+    });
+    return count === 1;
+  }
+
   count(db: Db = this.prisma): Promise<number> {
     return db.user.count();
   }

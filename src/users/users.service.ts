@@ -22,7 +22,8 @@ import type { UserRecord } from './user.record';
 import { UsersRepository, type NewPassword, type UserChanges } from './users.repository';
 
 export type Authentication =
-  | { outcome: 'authenticated'; user: UserRecord }
+  /** `passwordHash`: the hash the password matched, which a session is started against. */
+  | { outcome: 'authenticated'; user: UserRecord; passwordHash: string }
   | { outcome: 'wrong_password'; userId: string }
   | { outcome: 'unknown_email' };
 
@@ -78,9 +79,15 @@ export class UsersService {
       return { outcome: 'wrong_password', userId: user.id };
     }
     if (this.hasher.needsRehash(passwordHash)) {
-      await this.users.update(user.id, { passwordHash: await this.hasher.hash(password) });
+      const rehashed = await this.hasher.hash(password);
+      // Only over the hash just verified: a new password set meanwhile must not be overwritten
+      // by the old one's re-hash. If it was, the password presented is no longer the password.
+      if (!(await this.users.replacePasswordHash(user.id, passwordHash, rehashed))) {
+        return { outcome: 'wrong_password', userId: user.id };
+      }
+      return { outcome: 'authenticated', user, passwordHash: rehashed };
     }
-    return { outcome: 'authenticated', user };
+    return { outcome: 'authenticated', user, passwordHash };
   }
 
   /**

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { hash, argon2id, verify } from 'argon2';
+import { Client } from 'pg';
 import {
   decodeJwt,
   get,
   login,
+  within,
   newAccount,
   post,
   superuserTokens,
@@ -270,6 +272,131 @@ describe('sign-up and login', () => {
       );
       expect(password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
       await expect(verify(password_hash, account.password)).resolves.toBe(true);
+    });
+
+    describe('racing a change of the account (a row lock held by the test orders them)', () => {
+      /**
+       * A change of the user's row, held open while a login with the current password runs: the
+       * login reads the user and verifies the password, then its session insert waits for the
+       * change, which commits; what the login answers and leaves behind is returned.
+       */
+      async function loginDuring(
+        change: string,
+        params: unknown[],
+        email: string,
+        password: string,
+        waitingStatement = 'INSERT INTO sessions',
+      ) {
+        const holder = new Client({ connectionString: t.db.url });
+        await holder.connect();
+        try {
+          await holder.query('BEGIN');
+          await holder.query(change, params);
+          const answer = post(t, '/auth/login', { email, password });
+          await within(5_000, async () => {
+            const [waiting] = await t.db.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock'
+                  AND query LIKE $1`,
+              [`%${waitingStatement}%`],
+            );
+            return waiting.n > 0;
+          });
+          await holder.query('COMMIT');
+          return await answer;
+        } finally {
+          await holder.end();
+        }
+      }
+
+      const sessionsOf = async (userId: string) =>
+        (
+          await t.db.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL',
+            [userId],
+          )
+        )[0].n;
+
+      it('a password changed meanwhile: 401 invalid_credentials, no session', async () => {
+        const account = await newAccount(t, 'race-password');
+        const before = await sessionsOf(account.id);
+        const newHash = await hash('the new password', { type: argon2id });
+        const res = await loginDuring(
+          'UPDATE users SET password_hash = $1 WHERE id = $2',
+          [newHash, account.id],
+          account.email,
+          account.password,
+        );
+        expect(res.statusCode).toBe(401);
+        expect(res.json().code).toBe('invalid_credentials');
+        expect(await sessionsOf(account.id)).toBe(before);
+      });
+
+      it('the account deactivated meanwhile: 403 account_disabled, no session', async () => {
+        const account = await newAccount(t, 'race-deactivate');
+        const before = await sessionsOf(account.id);
+        const res = await loginDuring(
+          'UPDATE users SET is_active = false WHERE id = $1',
+          [account.id],
+          account.email,
+          account.password,
+        );
+        expect(res.statusCode).toBe(403);
+        expect(res.json().code).toBe('account_disabled');
+        expect(await sessionsOf(account.id)).toBe(before);
+      });
+
+      it('the account deleted meanwhile: 401 invalid_credentials, not a 500', async () => {
+        const account = await newAccount(t, 'race-delete');
+        const res = await loginDuring(
+          'DELETE FROM users WHERE id = $1',
+          [account.id],
+          account.email,
+          account.password,
+        );
+        expect(res.statusCode).toBe(401);
+        expect(res.json().code).toBe('invalid_credentials');
+      });
+
+      it('a password changed while an outdated hash is upgraded: the new password stays', async () => {
+        const account = await newAccount(t, 'race-rehash');
+        const outdated = await hash(account.password, {
+          type: argon2id,
+          memoryCost: 8192,
+          timeCost: 1,
+          parallelism: 1,
+        });
+        await t.db.query('UPDATE users SET password_hash = $1 WHERE id = $2', [
+          outdated,
+          account.id,
+        ]);
+        const newHash = await hash('the new password', { type: argon2id });
+        const res = await loginDuring(
+          'UPDATE users SET password_hash = $1 WHERE id = $2',
+          [newHash, account.id],
+          account.email,
+          account.password,
+          'UPDATE "public"."users"',
+        );
+        expect(res.statusCode).toBe(401);
+        const [{ password_hash }] = await t.db.query<{ password_hash: string }>(
+          'SELECT password_hash FROM users WHERE id = $1',
+          [account.id],
+        );
+        expect(password_hash).toBe(newHash);
+      });
+
+      it('an unrelated change (the name) meanwhile: the login goes through after it', async () => {
+        const account = await newAccount(t, 'race-name');
+        const res = await loginDuring(
+          "UPDATE users SET full_name = 'renamed' WHERE id = $1",
+          [account.id],
+          account.email,
+          account.password,
+        );
+        expect(res.statusCode).toBe(200);
+        expect((await get(t, '/users/me', res.json().accessToken)).json().fullName).toBe('renamed');
+      });
     });
 
     it('keeps password hashes out of every response', async () => {

@@ -55,18 +55,32 @@ export class SessionsRepository {
   /**
    * Inserts a session and its first refresh token in one statement: atomic, and one round trip
    * (Prisma's nested create takes a transaction of several), since every login does it.
+   *
+   * Only while the user still exists, is active and still has `verifiedPasswordHash`, the hash the
+   * login's password was checked against (undefined: no session). The statement locks the user's
+   * row (FOR SHARE), so a password change, deactivation or deletion in flight is waited for: one
+   * that committed first leaves no session, and one that commits after revokes (or deletes) the
+   * session with the user's others. Without this, a login with the old password that overlapped
+   * a password reset kept a live session.
    */
   async create(
     session: { userId: string; expiresAt: Date; userAgent: string | null; ip: string | null },
+    verifiedPasswordHash: string,
     firstTokenHash: TokenHash,
     db: Db = this.prisma,
-  ): Promise<SessionRecord> {
+  ): Promise<SessionRecord | undefined> {
     const now = new Date();
     const [created] = await db.$queryRaw<SessionRecord[]>`
-      WITH session AS (
+      WITH owner AS (
+        SELECT id FROM users
+         WHERE id = ${session.userId}::uuid AND password_hash = ${verifiedPasswordHash}
+           AND is_active
+           FOR SHARE
+      ), session AS (
         INSERT INTO sessions (id, user_id, created_at, last_used_at, expires_at, user_agent, ip)
-        VALUES (${uuidv7(now.getTime())}::uuid, ${session.userId}::uuid, ${now}, ${now},
-                ${session.expiresAt}, ${session.userAgent}, ${session.ip})
+        SELECT ${uuidv7(now.getTime())}::uuid, owner.id, ${now}, ${now},
+               ${session.expiresAt}, ${session.userAgent}, ${session.ip}
+          FROM owner
         RETURNING id, created_at, last_used_at, expires_at, user_agent, ip
       ), first_token AS (
         INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at)

@@ -61,14 +61,24 @@ export class SessionsService {
     this.graceMs = config.refreshTokens.reuseGraceSeconds * 1000;
   }
 
-  async start(userId: string, client: ClientInfo, db: Db = this.prisma): Promise<StartedSession> {
+  /**
+   * A login's session, provided the user still has the password hash the login verified, and is
+   * active (see SessionsRepository.create); undefined when that changed meanwhile.
+   */
+  async start(
+    userId: string,
+    verifiedPasswordHash: string,
+    client: ClientInfo,
+    db: Db = this.prisma,
+  ): Promise<StartedSession | undefined> {
     const refreshToken = this.codec.issue();
     const session = await this.sessions.create(
       { userId, expiresAt: new Date(Date.now() + this.ttlMs), ...client },
+      verifiedPasswordHash,
       this.codec.hash(refreshToken),
       db,
     );
-    return { session, refreshToken };
+    return session && { session, refreshToken };
   }
 
   /**
@@ -114,7 +124,11 @@ export class SessionsService {
       }
 
       const { id: sessionId, userId } = spent.session;
-      await this.revokeWithin(tx, { id: sessionId }, 'refresh_token_reused', now);
+      // Nothing revoked: the session was deleted (with its user) since it was read, so its chain
+      // is gone and there is nothing to defend.
+      if (!(await this.revokeWithin(tx, { id: sessionId }, 'refresh_token_reused', now))) {
+        return { outcome: 'invalid' };
+      }
       return { outcome: 'reused', sessionId, userId };
     });
   }
@@ -180,8 +194,14 @@ export class SessionsService {
     }
   }
 
-  private usable(session: RefreshableSession, now: Date): boolean {
-    return session.revokedAt === null && session.expiresAt > now && session.user.isActive;
+  /**
+   * Whether a token's session can still be refreshed. The session and its user may be missing
+   * although the schema says they cannot: Prisma reads a relation with a query of its own, and a
+   * user deleted between the two leaves the token's session (or the session's user) null.
+   */
+  private usable(session: RefreshableSession | null, now: Date): session is RefreshableSession {
+    const user = session?.user as RefreshableSession['user'] | null | undefined;
+    return !!session && session.revokedAt === null && session.expiresAt > now && !!user?.isActive;
   }
 
   private async revokeWithin(
