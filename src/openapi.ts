@@ -25,13 +25,26 @@ export function setUpOpenApi(app: NestFastifyApplication): void {
       .build(),
   );
   document.components ??= {};
-  document.components.schemas = {
-    ...document.components.schemas,
-    Problem: z.toJSONSchema(ProblemSchema, { target: 'openapi-3.0' }) as object,
-  };
+  document.components.schemas = { ...document.components.schemas, Problem: problemComponent() };
   documentSharedProblems(document);
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs/json',
     yamlDocumentUrl: 'docs/yaml',
   });
+}
+
+/**
+ * The Problem schema as a component. Converted on its own, a schema with an id comes back as a
+ * `$ref` into `definitions` beside it, which OpenAPI 3.0 ignores; converted as a registry, it
+ * comes back as the component itself.
+ */
+function problemComponent(): object {
+  const registry = z.registry<{ id: string }>();
+  registry.add(ProblemSchema, { id: 'Problem' });
+  const { schemas } = z.toJSONSchema(registry, {
+    target: 'openapi-3.0',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  const { $id: _id, ...problem } = schemas.Problem;
+  return problem;
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { CurrentUser } from '../common/decorators/current-user.decorator';
 import { RequireSuperuser } from '../common/decorators/require-superuser.decorator';
 import { ApiProblems } from '../common/openapi/api-problems.decorator';
+import { ApiQueryFields } from '../common/openapi/api-query.decorator';
 import type { Principal } from '../common/principal';
 import type { Page } from '../common/validation/page';
 import { AuditTrail } from './audit-trail.service';
@@ -37,6 +38,7 @@ export class AuditEventsController {
   })
   @ApiOkResponse({ standardSchema: AuditEventPageSchema })
   @ApiProblems('validation_failed', 'forbidden')
+  @ApiQueryFields(AuditEventsQuerySchema)
   async list(
     @Query({ schema: AuditEventsQuerySchema }) query: AuditEventsQuery,
   ): Promise<Page<AuditEventResponse>> {
@@ -51,6 +53,7 @@ export class AuditEventsController {
   })
   @ApiOkResponse({ standardSchema: z.array(AuditEventResponseSchema) })
   @ApiProblems('validation_failed')
+  @ApiQueryFields(SecurityEventsQuerySchema)
   async mine(
     @CurrentUser() principal: Principal,
     @Query({ schema: SecurityEventsQuerySchema }) query: SecurityEventsQuery,

@@ -10,6 +10,7 @@ import {
 import { CurrentActor, type Actor } from '../common/decorators/actor.decorator';
 import { RequireSuperuser } from '../common/decorators/require-superuser.decorator';
 import { ApiProblems } from '../common/openapi/api-problems.decorator';
+import { ApiQueryFields } from '../common/openapi/api-query.decorator';
 import type { Page } from '../common/validation/page';
 import { ResourceIdPipe } from '../common/validation/resource-id.pipe';
 import {
@@ -42,6 +43,7 @@ export class AdminUsersController {
   @ApiOperation({ summary: 'List users, newest first; search matches email or full name' })
   @ApiOkResponse({ standardSchema: UserPageSchema })
   @ApiProblems('validation_failed')
+  @ApiQueryFields(ListUsersQuerySchema)
   async list(
     @Query({ schema: ListUsersQuerySchema }) query: ListUsersQuery,
   ): Promise<Page<UserResponse>> {

@@ -145,6 +145,39 @@ describe('OpenAPI document', () => {
     }
   });
 
+  it('resolves every $ref to a component; Problem is the schema itself, not a reference', () => {
+    const refs = JSON.stringify(document).match(/"\$ref":"[^"]+"/g) ?? [];
+    expect(refs.length).toBeGreaterThan(50);
+    for (const ref of new Set(refs)) {
+      const name = /^"\$ref":"#\/components\/schemas\/([^"/]+)"$/.exec(ref)?.[1];
+      expect([ref, name && document.components.schemas[name] !== undefined]).toEqual([ref, true]);
+    }
+    const problem = document.components.schemas.Problem;
+    expect(problem).not.toHaveProperty('$ref');
+    expect(problem).not.toHaveProperty('definitions');
+    expect(problem).toMatchObject({ type: 'object', required: expect.arrayContaining(['code']) });
+    expect(problem.properties.code.enum).toContain('validation_failed');
+  });
+
+  it.each([
+    ['/users', ['offset', 'limit', 'search']],
+    ['/audit-events', ['userId', 'type', 'since', 'offset', 'limit']],
+    ['/users/me/security-events', ['limit']],
+  ])('GET %s documents its query parameters, with their limits', (path, names) => {
+    const parameters = (
+      paths[path].get as unknown as {
+        parameters: { name: string; in: string; required: boolean; schema: any }[];
+      }
+    ).parameters;
+    expect(parameters.map((parameter) => parameter.name).sort()).toEqual([...names].sort());
+    for (const parameter of parameters) {
+      expect(parameter).toMatchObject({ in: 'query', required: false });
+      expect(parameter.schema.type).toBeDefined();
+    }
+    const limit = parameters.find((parameter) => parameter.name === 'limit')!;
+    expect(limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
+  });
+
   it('documents nothing the contract does not have, and no internal extension leaks', () => {
     const documented = Object.entries(paths).flatMap(([path, item]) =>
       Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
