@@ -190,6 +190,19 @@ describe('HTTP shell every route inherits', () => {
     expect(logs.text()).not.toContain('ak_secret_key_value');
   });
 
+  it('logs the names of query parameters but never their values', async () => {
+    await t.request({
+      method: 'GET',
+      url: '/reset-password?token=reset-token-value&access_token=jwt-value&flag',
+      headers: { 'x-request-id': 'log-check-query' },
+    });
+    const [line] = logs.lines().filter((entry) => entry.reqId === 'log-check-query');
+    expect(line).toMatchObject({
+      req: { url: '/reset-password?token=[redacted]&access_token=[redacted]&flag=[redacted]' },
+    });
+    expect(logs.text()).not.toMatch(/reset-token-value|jwt-value/);
+  });
+
   it('sends security headers, and no-store unless a route allows caching', async () => {
     const live = await t.request({ method: 'GET', url: '/health/live' });
     expect(live.headers).toMatchObject({

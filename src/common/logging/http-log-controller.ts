@@ -17,7 +17,7 @@ export class HttpLogController extends LogController {
     const log = reply.log as unknown as Logger;
     if (!error && !log.isLevelEnabled('info')) return;
     const line = {
-      req: { method: request.method, url: request.url, ip: request.ip },
+      req: { method: request.method, url: withoutQueryValues(request.url), ip: request.ip },
       res: { statusCode: reply.statusCode },
       responseTime: Math.round(reply.elapsedTime),
     };
@@ -26,4 +26,20 @@ export class HttpLogController extends LogController {
       log.debug(line, 'request completed');
     } else log.info(line, 'request completed');
   }
+}
+
+/**
+ * The URL with its query values redacted, names kept: a query string may carry a token or a
+ * password a client put there by mistake (`?access_token=`, a reset link opened on this host),
+ * or the email an administrator searched for.
+ */
+function withoutQueryValues(url: string): string {
+  const start = url.indexOf('?');
+  if (start === -1) return url;
+  const names = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => pair.split('=', 1)[0])
+    .filter(Boolean);
+  return `${url.slice(0, start)}?${names.map((name) => `${name}=[redacted]`).join('&')}`;
 }
