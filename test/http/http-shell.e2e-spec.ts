@@ -290,6 +290,29 @@ describe('errors before a request exists', () => {
     expect(bodyOf(raw)).toMatchObject({ status: 431, code: 'payload_too_large' });
   });
 
+  it('takes a client that leaves mid-body for what it is, not for a database failure', async () => {
+    const logs = captureLogs('info');
+    const t = await createTestApp({}, { imports: [ProbeModule], logger: logs.logger });
+    try {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = t.app.getHttpServer().address() as AddressInfo;
+      const socket = connect(port, '127.0.0.1');
+      await new Promise((resolve) => socket.once('connect', resolve));
+      socket.write(
+        'POST /probe/echo HTTP/1.1\r\nHost: x\r\nX-Request-Id: left-early\r\n' +
+          'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"name":',
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      socket.destroy();
+      // The body's reader fails when the socket closes; nothing can be answered to it.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(logs.lines().filter((line) => line.reqId === 'left-early')).toEqual([]);
+      expect(logs.text()).not.toContain('Database unavailable');
+    } finally {
+      await t.close();
+    }
+  });
+
   it('answers bytes that are not HTTP with 400 validation_failed, listing the request itself', async () => {
     const raw = await rawExchange('HELLO THERE\r\n\r\n');
     expect(raw).toMatch(/^HTTP\/1\.1 400 /);

@@ -132,6 +132,17 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const known = typeof fastifyCode === 'string' ? FASTIFY_ERRORS[fastifyCode] : undefined;
     if (known) return { problem: problem(known.code, known.detail), headers: {} };
 
+    // Node's own error when the client closes the connection before its body is complete. It
+    // has a socket error's code (ECONNRESET), but says nothing about the database.
+    if (isClientAbort(source)) {
+      return {
+        problem: problem('validation_failed', 'The request body ended early', 400, [
+          { field: '', message: 'the connection closed before the body was complete' },
+        ]),
+        headers: {},
+      };
+    }
+
     if (isDatabaseUnavailableError(exception)) {
       const { code } = exception as { code?: string };
       log.warn(`Database unavailable${code ? ` (${code})` : ''}: ${firstLine(exception)}`);
@@ -160,4 +171,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     );
     return { problem: problem('internal_error', 'Something went wrong on our side'), headers: {} };
   }
+}
+
+/** The error a request's body stream raises when the client goes away (Node: "aborted"). */
+function isClientAbort(error: unknown): boolean {
+  const { code, message, syscall } = (error ?? {}) as Record<string, unknown>;
+  return code === 'ECONNRESET' && message === 'aborted' && syscall === undefined;
 }
