@@ -91,11 +91,14 @@ export class UsersRepository {
     { offset, limit, search }: { offset: number; limit: number; search?: string },
     db: Db = this.prisma,
   ): Promise<{ data: UserRecord[]; count: number }> {
-    const where: Prisma.UserWhereInput = search
+    // Prisma's `contains` is a LIKE whose pattern it does not escape: a search for "_" or "%"
+    // would match everyone. Backslash is PostgreSQL's LIKE escape.
+    const literal = search?.replace(/[\\%_]/g, '\\$&');
+    const where: Prisma.UserWhereInput = literal
       ? {
           OR: [
-            { email: { contains: search, mode: 'insensitive' } },
-            { fullName: { contains: search, mode: 'insensitive' } },
+            { email: { contains: literal, mode: 'insensitive' } },
+            { fullName: { contains: literal, mode: 'insensitive' } },
           ],
         }
       : {};

@@ -129,6 +129,32 @@ describe('users API', () => {
       expect(all.json().data.length).toBeLessThanOrEqual(50);
     });
 
+    it('searches for the text as written: % _ and \\ are not wildcards', async () => {
+      const marker = `lit${Date.now()}`;
+      const names = ['a_b', 'aqb', '50%', '50x', 'back\\slash', 'backslash'];
+      for (const [i, name] of names.entries()) {
+        const res = await post(
+          t,
+          '/users',
+          {
+            email: `${marker}-${i}@example.com`,
+            password: 'long-enough',
+            fullName: `${marker} ${name}`,
+          },
+          bearer(admin.accessToken),
+        );
+        expect(res.statusCode).toBe(201);
+      }
+      const found = async (text: string) =>
+        (await get(t, `/users?search=${encodeURIComponent(text)}`, admin.accessToken))
+          .json()
+          .data.map((user: { fullName: string }) => user.fullName);
+      expect(await found(`${marker} a_b`)).toEqual([`${marker} a_b`]);
+      expect(await found(`${marker} 50%`)).toEqual([`${marker} 50%`]);
+      expect(await found(`${marker} back\\slash`)).toEqual([`${marker} back\\slash`]);
+      expect(await found('_')).not.toContain(`${marker} aqb`);
+    });
+
     it.each(['limit=0', 'limit=101', 'limit=abc', 'offset=-1', 'sort=email'])(
       'refuses the query %s with 400 validation_failed',
       async (query) => {
