@@ -40,6 +40,21 @@ describe('sessions, logout and password change', () => {
       expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(401);
     });
 
+    it('with an expired or revoked bearer beside a refresh token: 204, the refresh token’s session ends', async () => {
+      const account = await newAccount(t);
+      const stale = account.tokens.accessToken;
+      expect((await post(t, '/auth/logout', undefined, bearer(stale))).statusCode).toBe(204);
+      const again = await login(t, account.email, account.password);
+      const res = await post(
+        t,
+        '/auth/logout',
+        { refreshToken: again.refreshToken },
+        bearer(stale),
+      );
+      expect(res.statusCode).toBe(204);
+      expect((await get(t, '/users/me', again.accessToken)).statusCode).toBe(401);
+    });
+
     it.each([
       ['nothing', undefined, {}, 'invalid_token'],
       ['a bad bearer token', undefined, bearer('not.a.jwt'), 'invalid_token'],

@@ -26,7 +26,7 @@ interface RoutePolicy {
 
 /**
  * The global guard: every route needs a valid access token unless it is marked @Public() (or
- * @OptionalAuth() and called without credentials), and @RequireSuperuser() routes a caller who is
+ * @OptionalAuth(), where no token or an unusable one leaves the caller anonymous), and @RequireSuperuser() routes a caller who is
  * a superuser now (not as a token once said). Any token problem is the same 401 invalid_token (the
  * detail says when it merely expired); a failure of ours, such as the database being away, is not
  * a token problem and keeps its own answer (503).
@@ -67,7 +67,18 @@ export class JwtAuthGuard implements CanActivate {
       return true;
     }
     if (policy.optional && authorization === undefined) return true;
-    const principal = await this.authenticate(request);
+    let principal: Principal;
+    try {
+      principal = await this.authenticate(request);
+    } catch (error) {
+      // On an optional-auth route a bad token counts as none: a client whose access token has
+      // expired still sends it by habit beside the refresh token it logs out with. The route
+      // answers 401 itself when nothing else identifies the caller.
+      if (policy.optional && error instanceof ApiException && error.code === 'invalid_token') {
+        return true;
+      }
+      throw error;
+    }
     if (policy.superuser && !principal.isSuperuser) {
       throw new ApiException('forbidden', { detail: 'Only a superuser may do this' });
     }
