@@ -229,6 +229,13 @@ export class UsersService {
    * carry no more privilege than the new state.
    */
   async update(id: string, changes: UpdateUserRequest, actor: Actor): Promise<UserRecord> {
+    // As with deleting oneself: the last superuser could otherwise lock everyone out of the
+    // admin API, and the seed creates no new one while its account exists.
+    if (actor.userId === id && (changes.isSuperuser === false || changes.isActive === false)) {
+      throw new ApiException('forbidden', {
+        detail: 'A superuser cannot remove its own superuser rights or deactivate itself',
+      });
+    }
     const { password, ...rest } = changes;
     const prepared = password === undefined ? undefined : await this.preparePassword(password);
     const user = await this.prisma.$transaction(async (tx) => {

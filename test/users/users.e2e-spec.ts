@@ -284,6 +284,24 @@ describe('users API', () => {
       ).toMatchObject({ code: 'validation_failed' });
     });
 
+    it('refuses to let a superuser demote or deactivate itself (403), changing nothing', async () => {
+      const me = (await get(t, '/users/me', admin.accessToken)).json();
+      for (const change of [
+        { isSuperuser: false },
+        { isActive: false },
+        { isActive: false, fullName: 'x' },
+      ]) {
+        const res = await patch(`/users/${me.id}`, change, admin.accessToken);
+        expect(res.statusCode).toBe(403);
+        expect(res.json()).toMatchObject({ code: 'forbidden' });
+      }
+      const after = (await get(t, '/users/me', admin.accessToken)).json();
+      expect(after).toMatchObject({ isSuperuser: true, isActive: true, fullName: me.fullName });
+      // Other changes to oneself stay allowed.
+      const renamed = await patch(`/users/${me.id}`, { isSuperuser: true }, admin.accessToken);
+      expect(renamed.statusCode).toBe(200);
+    });
+
     it('deletes a user with their sessions and tokens; not yourself (403 cannot_delete_self); unknown is 404', async () => {
       const account = await newAccount(t);
       expect((await del(`/users/${account.id}`, admin.accessToken)).statusCode).toBe(204);
