@@ -309,54 +309,38 @@ describe('sign-up and login', () => {
         }
       }
 
-      const sessionsOf = async (userId: string) =>
-        (
-          await t.db.query<{ n: number }>(
-            'SELECT count(*)::int AS n FROM sessions WHERE user_id = $1 AND revoked_at IS NULL',
-            [userId],
-          )
-        )[0].n;
-
-      it('a password changed meanwhile: 401 invalid_credentials, no session', async () => {
-        const account = await newAccount(t, 'race-password');
-        const before = await sessionsOf(account.id);
-        const newHash = await hash('the new password', { type: argon2id });
-        const res = await loginDuring(
-          'UPDATE users SET password_hash = $1 WHERE id = $2',
-          [newHash, account.id],
-          account.email,
-          account.password,
-        );
-        expect(res.statusCode).toBe(401);
-        expect(res.json().code).toBe('invalid_credentials');
-        expect(await sessionsOf(account.id)).toBe(before);
-      });
-
-      it('the account deactivated meanwhile: 403 account_disabled, no session', async () => {
-        const account = await newAccount(t, 'race-deactivate');
-        const before = await sessionsOf(account.id);
-        const res = await loginDuring(
+      it.each([
+        [
+          'a password changed',
+          401,
+          'invalid_credentials',
+          'UPDATE users SET password_hash = $2 WHERE id = $1',
+        ],
+        [
+          'the account deactivated',
+          403,
+          'account_disabled',
           'UPDATE users SET is_active = false WHERE id = $1',
-          [account.id],
-          account.email,
-          account.password,
-        );
-        expect(res.statusCode).toBe(403);
-        expect(res.json().code).toBe('account_disabled');
-        expect(await sessionsOf(account.id)).toBe(before);
-      });
-
-      it('the account deleted meanwhile: 401 invalid_credentials, not a 500', async () => {
-        const account = await newAccount(t, 'race-delete');
-        const res = await loginDuring(
-          'DELETE FROM users WHERE id = $1',
-          [account.id],
-          account.email,
-          account.password,
-        );
-        expect(res.statusCode).toBe(401);
-        expect(res.json().code).toBe('invalid_credentials');
-      });
+        ],
+        ['the account deleted', 401, 'invalid_credentials', 'DELETE FROM users WHERE id = $1'],
+      ])(
+        '%s meanwhile: %i %s and no new session (never a 500)',
+        async (_label, status, code, change) => {
+          const account = await newAccount(t, 'race');
+          const params = change.includes('$2')
+            ? [account.id, await hash('the new password', { type: argon2id })]
+            : [account.id];
+          const started = new Date();
+          const res = await loginDuring(change, params, account.email, account.password);
+          expect(res.statusCode).toBe(status);
+          expect(res.json().code).toBe(code);
+          const created = await t.db.query(
+            'SELECT 1 FROM sessions WHERE user_id = $1 AND created_at >= $2',
+            [account.id, started],
+          );
+          expect(created).toEqual([]);
+        },
+      );
 
       it('a password changed while an outdated hash is upgraded: the new password stays', async () => {
         const account = await newAccount(t, 'race-rehash');
