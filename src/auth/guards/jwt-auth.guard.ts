@@ -26,8 +26,8 @@ interface RoutePolicy {
 
 /**
  * The global guard: every route needs a valid access token unless it is marked @Public() (or
- * @OptionalAuth(), where no token or an unusable one leaves the caller anonymous), and @RequireSuperuser() routes a caller who is
- * a superuser now (not as a token once said). Any token problem is the same 401 invalid_token (the
+ * @OptionalAuth(), where no token or an unusable one leaves the caller anonymous), and
+ * @RequireSuperuser() routes a caller who is a superuser now (not as a token once said). Any token problem is the same 401 invalid_token (the
  * detail says when it merely expired); a failure of ours, such as the database being away, is not
  * a token problem and keeps its own answer (503).
  *
