@@ -27,9 +27,9 @@ interface RoutePolicy {
 /**
  * The global guard: every route needs a valid access token unless it is marked @Public() (or
  * @OptionalAuth(), where no token or an unusable one leaves the caller anonymous), and
- * @RequireSuperuser() routes a caller who is a superuser now (not as a token once said). Any token problem is the same 401 invalid_token (the
- * detail says when it merely expired); a failure of ours, such as the database being away, is not
- * a token problem and keeps its own answer (503).
+ * @RequireSuperuser() routes a caller who is a superuser now (not as a token once said). Any
+ * token problem is the same 401 invalid_token (the detail says when it merely expired); a failure
+ * of ours, such as the database being away, is not a token problem and keeps its own answer (503).
  *
  * A request without an Authorization header may bring an API key (X-API-Key) instead. A wrong,
  * revoked or expired key is 401 invalid_token like a bad token; a good key is 403 forbidden on a
