@@ -55,22 +55,20 @@ describe('SessionsService.rotate when the session is deleted meanwhile', () => {
     expect(rotation).toEqual({ outcome: 'invalid' });
   });
 
-  it('answers invalid, not theft, when the chain vanished before the revocation', async () => {
-    const rotation = await service({
+  /** A replay after the grace window (no live successor), whose revocation touches `revoked` rows. */
+  const replayAfterWindow = (revoked: number) =>
+    service({
       findToken: async () => ({ generation: 0, spentAt, session: liveSession }),
       findTokenByGeneration: async () => null,
-      revoke: () => 0,
+      revoke: () => revoked,
     }).rotate('rt_presented');
-    expect(rotation).toEqual({ outcome: 'invalid' });
+
+  it('answers invalid, not theft, when the chain vanished before the revocation', async () => {
+    expect(await replayAfterWindow(0)).toEqual({ outcome: 'invalid' });
   });
 
   it('still calls a replay after the window theft while the session exists', async () => {
-    const rotation = await service({
-      findToken: async () => ({ generation: 0, spentAt, session: liveSession }),
-      findTokenByGeneration: async () => null,
-      revoke: () => 1,
-    }).rotate('rt_presented');
-    expect(rotation).toEqual({
+    expect(await replayAfterWindow(1)).toEqual({
       outcome: 'reused',
       sessionId: liveSession.id,
       userId: liveSession.userId,
