@@ -257,6 +257,7 @@ export class UsersService {
     if (actor.userId === id) throw new ApiException('cannot_delete_self');
     const deleted = await this.translateErrors(() =>
       this.prisma.$transaction(async (tx) => {
+        await this.sessions.lockBeforeDeletingUser(id, tx);
         const user = await this.users.delete(id, tx);
         await this.invalidations.publish({ kind: 'user', id }, tx);
         return user;

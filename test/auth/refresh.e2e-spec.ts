@@ -1,4 +1,14 @@
-import { bearer, get, newAccount, post, refresh, type TokenPair } from '../support/auth';
+import { Client } from 'pg';
+import {
+  bearer,
+  get,
+  newAccount,
+  post,
+  refresh,
+  superuserTokens,
+  within,
+  type TokenPair,
+} from '../support/auth';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 describe('POST /auth/refresh: rotation, grace and theft detection', () => {
@@ -115,6 +125,45 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
     expect(await liveTokens(session.id)).toBe(1);
     expect(await revokedAt(session.id)).toBeNull();
     expect((await refresh(t, [...successors][0])).statusCode).toBe(200);
+  });
+
+  it('answers a refresh racing the deletion of its user 401, and the deletion 204: no deadlock', async () => {
+    // A row lock held by the test on the session makes both wait, the deletion first: it then
+    // reaches the session before the refresh, which by then holds its token. Locking in opposite
+    // orders (token then session, session then token) deadlocked, and one of them got a 503.
+    const account = await newAccount(t, 'race-delete');
+    const session = await sessionOf(account.tokens);
+    const admin = await superuserTokens(t);
+    const waitingOnLocks = async () =>
+      (
+        await t.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        )
+      )[0].n;
+    const holder = new Client({ connectionString: t.db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [session.id]);
+      const deletion = t.request({
+        method: 'DELETE',
+        url: `/users/${account.id}`,
+        headers: bearer(admin.accessToken),
+      });
+      await within(5_000, async () => (await waitingOnLocks()) === 1);
+      const rotation = refresh(t, account.tokens.refreshToken);
+      await within(5_000, async () => (await waitingOnLocks()) === 2);
+      await holder.query('COMMIT');
+
+      const [deleted, refreshed] = await Promise.all([deletion, rotation]);
+      expect(deleted.statusCode).toBe(204);
+      expect(refreshed.statusCode).toBe(401);
+      expect(refreshed.json().code).toBe('invalid_refresh_token');
+      expect(await t.db.query('SELECT 1 FROM sessions WHERE id = $1', [session.id])).toEqual([]);
+    } finally {
+      await holder.end();
+    }
   });
 
   it.each([

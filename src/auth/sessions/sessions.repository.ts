@@ -134,6 +134,21 @@ export class SessionsRepository {
     return row;
   }
 
+  /**
+   * Locks the live refresh tokens of the user's sessions (FOR UPDATE), in the caller's
+   * transaction. A refresh locks its token, then its session; a deletion of the user reaches the
+   * sessions first and their tokens through the cascade, the opposite order, so the two could
+   * deadlock. Taken before the deletion, these locks make the deletion wait for a refresh that
+   * holds its token, and a refresh that comes later wait for the deletion (and then find nothing).
+   * Only live tokens: a refresh locks no other.
+   */
+  async lockLiveTokensOfUser(userId: string, db: Db): Promise<void> {
+    await db.$executeRaw`
+      SELECT 1 FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+       WHERE s.user_id = ${userId}::uuid AND t.spent_at IS NULL
+         FOR UPDATE OF t`;
+  }
+
   findToken(tokenHash: TokenHash, db: Db = this.prisma) {
     return db.refreshToken.findUnique({
       where: { tokenHash },

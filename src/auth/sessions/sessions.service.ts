@@ -180,6 +180,11 @@ export class SessionsService {
     });
   }
 
+  /** Before a deletion of the user, in its transaction: see SessionsRepository.lockLiveTokensOfUser. */
+  lockBeforeDeletingUser(userId: string, tx: Db): Promise<void> {
+    return this.sessions.lockLiveTokensOfUser(userId, tx);
+  }
+
   listActive(userId: string): Promise<SessionRecord[]> {
     return this.sessions.listActive(userId, new Date());
   }
