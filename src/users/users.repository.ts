@@ -82,6 +82,19 @@ export class UsersRepository {
   }
 
   /** Throws P2025 (RecordNotFound) when there is no such user. */
+  /**
+   * Locks the actor's and the target's rows (FOR UPDATE, in id order, so that two callers locking
+   * the same pair cannot deadlock); whether the actor is, as of now, an active superuser.
+   */
+  async lockActorAndTarget(actorId: string, targetId: string, db: Db): Promise<boolean> {
+    const rows = await db.$queryRaw<{ id: string; superuser: boolean }[]>`
+      SELECT id::text, is_active AND is_superuser AS superuser FROM users
+       WHERE id IN (${actorId}::uuid, ${targetId}::uuid)
+       ORDER BY id
+         FOR UPDATE`;
+    return rows.some((row) => row.id === actorId && row.superuser);
+  }
+
   delete(id: string, db: Db = this.prisma): Promise<UserRecord> {
     return db.user.delete({ where: { id }, select: USER_COLUMNS });
   }

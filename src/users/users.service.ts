@@ -239,6 +239,7 @@ export class UsersService {
     const { password, ...rest } = changes;
     const prepared = password === undefined ? undefined : await this.preparePassword(password);
     const user = await this.prisma.$transaction(async (tx) => {
+      await this.lockAsSuperuser(actor, id, tx);
       if (prepared) {
         await this.applyPassword(id, prepared, { reason: 'admin', revokeApiKeys: true }, tx);
       }
@@ -257,6 +258,7 @@ export class UsersService {
     if (actor.userId === id) throw new ApiException('cannot_delete_self');
     const deleted = await this.translateErrors(() =>
       this.prisma.$transaction(async (tx) => {
+        await this.lockAsSuperuser(actor, id, tx);
         await this.sessions.lockBeforeDeletingUser(id, tx);
         const user = await this.users.delete(id, tx);
         await this.invalidations.publish({ kind: 'user', id }, tx);
@@ -270,6 +272,18 @@ export class UsersService {
       client: actor.client,
       detail: { actorId: actor.userId, email: deleted.email },
     });
+  }
+
+  /**
+   * An administrator's change must still be a superuser's when it is made: two superusers
+   * demoting, deactivating or deleting each other at the same moment had each passed the guard
+   * before the other's change, both changes went through, and no superuser was left. Holding both
+   * rows until the commit, the second change sees the first and is refused.
+   */
+  private async lockAsSuperuser(actor: Actor, targetId: string, tx: Db): Promise<void> {
+    if (!(await this.users.lockActorAndTarget(actor.userId, targetId, tx))) {
+      throw new ApiException('forbidden', { detail: 'Only a superuser may do this' });
+    }
   }
 
   /** Names the fields changed, never their values (one of them may be a password). */

@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import {
   bearer,
   get,
@@ -7,6 +8,7 @@ import {
   refresh,
   superuserTokens,
   uniqueEmail,
+  within,
   type TokenPair,
 } from '../support/auth';
 import { createTestApp, TEST_SUPERUSER, type TestApp } from '../support/test-app';
@@ -301,6 +303,64 @@ describe('users API', () => {
       const renamed = await patch(`/users/${me.id}`, { isSuperuser: true }, admin.accessToken);
       expect(renamed.statusCode).toBe(200);
     });
+
+    it.each([
+      [
+        'demote',
+        (id: string, token: string) => patch(`/users/${id}`, { isSuperuser: false }, token),
+      ],
+      [
+        'deactivate',
+        (id: string, token: string) => patch(`/users/${id}`, { isActive: false }, token),
+      ],
+      ['delete', (id: string, token: string) => del(`/users/${id}`, token)],
+    ])(
+      'two superusers who %s each other at the same moment: one change goes through, the other is 403',
+      async (_label, act) => {
+        // Both pass the guard; a lock the test holds on their rows makes both changes wait, so
+        // that neither has committed when the other starts.
+        const [first, second] = await Promise.all([newAccount(t, 'su-a'), newAccount(t, 'su-b')]);
+        for (const account of [first, second]) {
+          const promoted = await patch(
+            `/users/${account.id}`,
+            { isSuperuser: true },
+            admin.accessToken,
+          );
+          expect(promoted.statusCode).toBe(200);
+        }
+        const holder = new Client({ connectionString: t.db.url });
+        await holder.connect();
+        try {
+          await holder.query('BEGIN');
+          await holder.query('SELECT 1 FROM users WHERE id = ANY($1::uuid[]) FOR UPDATE', [
+            [first.id, second.id],
+          ]);
+          const answers = Promise.all([
+            act(second.id, first.tokens.accessToken),
+            act(first.id, second.tokens.accessToken),
+          ]);
+          await within(5_000, async () => {
+            const [{ n }] = await t.db.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            );
+            return n === 2;
+          });
+          await holder.query('COMMIT');
+          const statuses = (await answers).map((res) => res.statusCode).sort();
+          expect(statuses[0]).toBeLessThan(300);
+          expect(statuses[1]).toBe(403);
+          const [{ n }] = await t.db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM users
+              WHERE id = ANY($1::uuid[]) AND is_superuser AND is_active`,
+            [[first.id, second.id]],
+          );
+          expect(n).toBe(1);
+        } finally {
+          await holder.end();
+        }
+      },
+    );
 
     it('deletes a user with their sessions and tokens; not yourself (403 cannot_delete_self); unknown is 404', async () => {
       const account = await newAccount(t);
