@@ -94,15 +94,15 @@ export class UsersService {
    * Whether `password` is the user's current password. The check is a guess like a login's and is
    * throttled by the same rules, on counters of the user's id (an email change, which needs only
    * an access token, must not reset them): a stolen access token must not let its holder try
-   * passwords at argon2's pace.
+   * passwords at argon2's pace. Undefined when the user no longer exists.
    */
   private async hasPassword(
     userId: string,
     password: string,
     client: ClientInfo,
-  ): Promise<boolean> {
+  ): Promise<boolean | undefined> {
     const found = await this.users.findCredentials({ id: userId });
-    if (!found) return false;
+    if (!found) return undefined;
     return this.throttle.judge(
       `user:${userId}`,
       client.ip,
@@ -154,25 +154,31 @@ export class UsersService {
   }
 
   async updateProfile(actor: Actor, changes: UpdateProfileRequest): Promise<UserRecord> {
-    const user = await this.change(actor.userId, changes);
+    const user = await this.change(actor.userId, changes).catch((error: unknown) => {
+      throw isNotFound(error) ? callerGone() : error;
+    });
     this.recordUpdate(actor, actor.userId, Object.keys(changes));
     return user;
   }
 
   /** Sets a new password and ends every other session of the user (the current one stays). */
   async changePassword(actor: Actor, currentPassword: string, newPassword: string): Promise<void> {
-    if (!(await this.hasPassword(actor.userId, currentPassword, actor.client))) {
-      throw new ApiException('invalid_current_password');
-    }
+    const matches = await this.hasPassword(actor.userId, currentPassword, actor.client);
+    if (matches === undefined) throw callerGone();
+    if (!matches) throw new ApiException('invalid_current_password');
     const password = await this.preparePassword(newPassword);
-    await this.prisma.$transaction((tx) =>
-      this.applyPassword(
-        actor.userId,
-        password,
-        { reason: 'password_changed', keepSessionId: actor.sessionId, revokeApiKeys: false },
-        tx,
-      ),
-    );
+    await this.prisma
+      .$transaction((tx) =>
+        this.applyPassword(
+          actor.userId,
+          password,
+          { reason: 'password_changed', keepSessionId: actor.sessionId, revokeApiKeys: false },
+          tx,
+        ),
+      )
+      .catch((error: unknown) => {
+        throw isNotFound(error) ? callerGone() : error;
+      });
     this.audit.record({
       type: 'password_changed',
       userId: actor.userId,
@@ -329,3 +335,11 @@ export class UsersService {
     }
   }
 }
+
+const isNotFound = (error: unknown) => error instanceof ApiException && error.code === 'not_found';
+
+/**
+ * The caller's own account was deleted while its request was on the way (the guard had let it
+ * through): its token no longer stands for anyone, as the next request's guard would say.
+ */
+const callerGone = () => new ApiException('invalid_token');

@@ -57,6 +57,52 @@ describe('users API', () => {
       );
     });
 
+    it.each([
+      ['PATCH', '/users/me', { fullName: 'too late' }, 'UPDATE "public"."users"'],
+      [
+        'POST',
+        '/users/me/password',
+        { currentPassword: '', newPassword: 'a brand new password' },
+        'UPDATE "public"."users"',
+      ],
+    ] as const)(
+      '%s %s racing the deletion of the caller: 401 invalid_token, not 404 or 400',
+      async (method, url, body, waitingStatement) => {
+        // The test deletes the user in a transaction it holds open until the request waits for it.
+        const account = await newAccount(t, 'me-deleted');
+        const payload =
+          'currentPassword' in body ? { ...body, currentPassword: account.password } : body;
+        const holder = new Client({ connectionString: t.db.url });
+        await holder.connect();
+        try {
+          await holder.query('BEGIN');
+          await holder.query('DELETE FROM users WHERE id = $1', [account.id]);
+          const answer = t.request({
+            method,
+            url,
+            payload,
+            headers: bearer(account.tokens.accessToken),
+          });
+          await within(5_000, async () => {
+            const [{ n }] = await t.db.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock'
+                  AND query LIKE $1`,
+              [`%${waitingStatement}%`],
+            );
+            return n > 0;
+          });
+          await holder.query('COMMIT');
+          const res = await answer;
+          expect(res.statusCode).toBe(401);
+          expect(res.json().code).toBe('invalid_token');
+          expect(res.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+        } finally {
+          await holder.end();
+        }
+      },
+    );
+
     it('PATCH to a taken email is 409 email_taken', async () => {
       const [a, b] = [await newAccount(t), await newAccount(t)];
       const res = await patch('/users/me', { email: b.email }, a.tokens.accessToken);
