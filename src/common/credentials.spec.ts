@@ -23,6 +23,12 @@ describe('credentials', () => {
     expect(normalizeEmail('  Alice@Example.COM ')).toBe('alice@example.com');
   });
 
+  it('lower-cases only ASCII letters: the Kelvin sign stays, and the address is refused', () => {
+    const kelvin = '\u212Aelvin@example.com';
+    expect(normalizeEmail(kelvin)).toBe(kelvin);
+    expect(EMAIL_PATTERN.test(normalizeEmail(kelvin))).toBe(false);
+  });
+
   it('normalises passwords with NFKC, so equivalent spellings are one password', () => {
     const composed = 'caf\u00e9-pass';
     const decomposed = 'cafe\u0301-pass';

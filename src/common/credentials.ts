@@ -23,9 +23,13 @@ export const EMAIL_PATTERN = new RegExp(
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 128;
 
-/** Emails are trimmed and compared case-insensitively; this is the stored, canonical form. */
+/**
+ * Emails are trimmed and compared case-insensitively; this is the stored, canonical form. Only
+ * ASCII letters are lower-cased: `toLowerCase` also maps the Kelvin sign (U+212A) to "k", so a
+ * non-ASCII address would pass the (ASCII) pattern as someone else's.
+ */
 export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
+  return email.trim().replace(/[A-Z]+/g, (upper) => upper.toLowerCase());
 }
 
 /**

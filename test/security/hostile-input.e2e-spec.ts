@@ -143,6 +143,17 @@ describe('hostile input', () => {
     expect(({} as Record<string, unknown>).isSuperuser).toBeUndefined();
   });
 
+  it('refuses an email with a letter that lower-cases to ASCII (the Kelvin sign), creating nothing', async () => {
+    const local = `kelvin-${Date.now()}`;
+    const res = await expect4xx(
+      '/auth/signup',
+      JSON.stringify({ email: `\u212A${local.slice(1)}@example.com`, password: 'long enough 3' }),
+      400,
+    );
+    expect(res.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'email' }] });
+    expect(await t.db.query('SELECT 1 FROM users WHERE email LIKE $1', [`%${local}%`])).toEqual([]);
+  });
+
   it('takes emails and passwords up to their limits and refuses them beyond, before any hashing', async () => {
     const hasher = t.app.get(PasswordHasher);
     const hash = jest.spyOn(hasher, 'hash');
