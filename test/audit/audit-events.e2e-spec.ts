@@ -223,6 +223,8 @@ describe('audit trail', () => {
       'since=yesterday',
       'userId=42',
       'offset=-1',
+      'offset=0x10',
+      'limit=',
       'extra=1',
     ]) {
       const res = await get(t, `/audit-events?${query}`, admin.accessToken);

@@ -203,13 +203,28 @@ describe('users API', () => {
       expect(await found('_')).not.toContain(`${marker} aqb`);
     });
 
-    it.each(['limit=0', 'limit=101', 'limit=abc', 'offset=-1', 'sort=email'])(
-      'refuses the query %s with 400 validation_failed',
-      async (query) => {
-        const res = await get(t, `/users?${query}`, admin.accessToken);
-        expect(res.json()).toMatchObject({ status: 400, code: 'validation_failed' });
-      },
-    );
+    it.each([
+      'limit=0',
+      'limit=101',
+      'limit=abc',
+      'offset=-1',
+      'sort=email',
+      'limit=0x10',
+      'limit=1e1',
+      'limit=%205',
+      'offset=',
+      'limit=2.0',
+      'limit=10&limit=20',
+    ])('refuses the query %s with 400 validation_failed', async (query) => {
+      const res = await get(t, `/users?${query}`, admin.accessToken);
+      expect(res.json()).toMatchObject({ status: 400, code: 'validation_failed' });
+    });
+
+    it('takes decimal digits in the query, leading zeros too', async () => {
+      const res = await get(t, '/users?limit=007&offset=00', admin.accessToken);
+      expect(res.statusCode).toBe(200);
+      expect(res.json().data.length).toBeLessThanOrEqual(7);
+    });
 
     it('creates a user with roles and flags; a taken email is 409, a weak password 400', async () => {
       const email = uniqueEmail('created');

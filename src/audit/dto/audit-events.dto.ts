@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { limitField, offsetField, timestampField, uuidField } from '../../common/validation/fields';
+import {
+  limitField,
+  offsetField,
+  queryInteger,
+  timestampField,
+  uuidField,
+} from '../../common/validation/fields';
 import { pageSchema } from '../../common/validation/page';
 import { AUDIT_EVENT_TYPES, type AuditEventRecord } from '../audit-event';
 
@@ -15,7 +21,7 @@ export const AuditEventsQuerySchema = z
 export type AuditEventsQuery = z.infer<typeof AuditEventsQuerySchema>;
 
 export const SecurityEventsQuerySchema = z
-  .strictObject({ limit: z.coerce.number().int().min(1).max(100).default(20) })
+  .strictObject({ limit: queryInteger(1, 100, 20) })
   .meta({ id: 'SecurityEventsQuery' });
 export type SecurityEventsQuery = z.infer<typeof SecurityEventsQuerySchema>;
 

@@ -52,9 +52,22 @@ export const rolesField = z
 
 export const uuidField = z.uuid();
 
+/**
+ * A whole number in a query string, written in decimal digits. `z.coerce.number()` would take
+ * whatever `Number()` takes: `0x10`, `1e1`, ` 5 `, and an empty value as 0.
+ */
+export function queryInteger(min: number, max: number, fallback: number) {
+  return z
+    .preprocess(
+      (value) => (typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value),
+      z.number({ error: 'must be a whole number, in decimal digits' }).int().min(min).max(max),
+    )
+    .default(fallback);
+}
+
 /** Pagination, as `GET /users` has it: offset from 0, limit 1..100 (default 50). */
-export const offsetField = z.coerce.number().int().min(0).max(1_000_000).default(0);
-export const limitField = z.coerce.number().int().min(1).max(100).default(50);
+export const offsetField = queryInteger(0, 1_000_000, 0);
+export const limitField = queryInteger(1, 100, 50);
 
 const EARLIEST = Date.UTC(1970, 0, 1);
 const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
