@@ -129,6 +129,32 @@ describe('hostile input', () => {
     expect(await t.db.query('SELECT 1 FROM users WHERE email = $1', [email])).toHaveLength(0);
   });
 
+  it('refuses a body that is not UTF-8 (400) and a charset other than UTF-8 (415), storing nothing', async () => {
+    const email = uniqueEmail('latin1');
+    const body = (fullName: string) =>
+      JSON.stringify({ email, password: 'long enough 4', fullName });
+    // "José" in ISO-8859-1: the é is the lone byte 0xE9, which UTF-8 would turn into U+FFFD.
+    const latin1 = Buffer.from(body('Jos\u00e9'), 'latin1');
+    const invalid = await expect4xx('/auth/signup', latin1, 400);
+    expect(invalid.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: '' }] });
+    for (const charset of ['iso-8859-1', 'utf-16', '"latin1"']) {
+      const res = await expect4xx('/auth/signup', latin1, 415, {
+        'content-type': `application/json; charset=${charset}`,
+      });
+      expect(res.json().code).toBe('unsupported_media_type');
+    }
+    expect(await t.db.query('SELECT 1 FROM users WHERE email = $1', [email])).toHaveLength(0);
+    for (const charset of ['utf-8', 'UTF-8', '"utf-8"', 'utf8']) {
+      const res = await t.request({
+        method: 'POST',
+        url: '/auth/login',
+        payload: JSON.stringify({ email: 'nobody@example.com', password: 'x' }),
+        headers: { 'content-type': `application/json; charset=${charset}` },
+      });
+      expect([charset, res.statusCode]).toEqual([charset, 401]);
+    }
+  });
+
   it('refuses __proto__ and constructor.prototype keys', async () => {
     await expect4xx(
       '/auth/login',

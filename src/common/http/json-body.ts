@@ -61,9 +61,28 @@ export function jsonShapeProblem(text: string): string | undefined {
   return duplicate === undefined ? undefined : `The JSON has the key "${duplicate}" more than once`;
 }
 
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
+
 /**
- * Request bodies: Fastify's own JSON parser (which refuses __proto__ and constructor.prototype
- * keys), then jsonShapeProblem, as 400 validation_failed.
+ * JSON is UTF-8 (RFC 8259); a body declared in another charset would be read as UTF-8 all the
+ * same, and stored garbled, so it is refused. Undefined when acceptable.
+ */
+function charsetProblem(contentType: string | undefined): ApiException | undefined {
+  const charset = contentType?.match(CHARSET)?.[1].toLowerCase();
+  if (charset === undefined || charset === 'utf-8' || charset === 'utf8') return undefined;
+  return new ApiException('unsupported_media_type', {
+    detail: 'Send the request body as application/json in UTF-8 (charset=utf-8, or none)',
+  });
+}
+
+/** Reading invalid UTF-8 fails, where Buffer's decoding would put U+FFFD in its place. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Request bodies: UTF-8 only (a body that is not valid UTF-8, or declares another charset, is
+ * refused rather than stored with replacement characters), Fastify's own JSON parser (which
+ * refuses __proto__ and constructor.prototype keys), then jsonShapeProblem, as 400
+ * validation_failed.
  *
  * An empty body is no body, whatever the Content-Type says: many HTTP clients send
  * `Content-Type: application/json` on every request, also on a logout or a DELETE that takes
@@ -73,11 +92,21 @@ export function jsonShapeProblem(text: string): string | undefined {
 export function useStrictJsonBodies(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (body === '') return done(null, undefined);
-    void parse(request, body as string, (error, value) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    const bytes = raw as Buffer;
+    if (bytes.length === 0) return done(null, undefined);
+    const unsupported = charsetProblem(request.headers['content-type']);
+    if (unsupported) return done(unsupported, undefined);
+    let body: string;
+    try {
+      body = utf8.decode(bytes);
+    } catch {
+      const detail = 'The body is not valid UTF-8';
+      return done(new ApiException('validation_failed', { detail }), undefined);
+    }
+    void parse(request, body, (error, value) => {
       if (error) return done(error, undefined);
-      const problem = jsonShapeProblem(body as string);
+      const problem = jsonShapeProblem(body);
       if (problem)
         return done(new ApiException('validation_failed', { detail: problem }), undefined);
       done(null, value);

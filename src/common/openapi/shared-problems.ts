@@ -28,7 +28,7 @@ export function documentSharedProblems(document: OpenAPIObject): void {
         );
         responses[ERROR_CODES.unsupported_media_type.status] ??= problemResponse(
           ['unsupported_media_type'],
-          'the body is not application/json',
+          'the body is not application/json in UTF-8, or is compressed (Content-Encoding)',
         );
       }
       // An optional-auth route (it also lists the empty requirement) serves an API key's bearer
