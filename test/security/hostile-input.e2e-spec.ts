@@ -155,17 +155,23 @@ describe('hostile input', () => {
     }
   });
 
-  it('refuses __proto__ and constructor.prototype keys', async () => {
-    await expect4xx(
+  it('refuses __proto__ and constructor.prototype keys, saying so', async () => {
+    const proto = await expect4xx(
       '/auth/login',
       '{"__proto__":{"isSuperuser":true},"email":"a@example.com","password":"p"}',
       400,
     );
-    await expect4xx(
+    const constructor = await expect4xx(
       '/auth/signup',
       '{"constructor":{"prototype":{"isSuperuser":true}},"email":"b@example.com","password":"long enough 3"}',
       400,
     );
+    for (const res of [proto, constructor]) {
+      expect(res.json()).toMatchObject({ code: 'validation_failed' });
+      expect(res.json().detail).toMatch(/__proto__/);
+    }
+    const broken = await expect4xx('/auth/login', '{"__proto__":', 400);
+    expect(broken.json().detail).toBe('The body is not valid JSON');
     expect(({} as Record<string, unknown>).isSuperuser).toBeUndefined();
   });
 

@@ -75,6 +75,21 @@ function charsetProblem(contentType: string | undefined): ApiException | undefin
   });
 }
 
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Valid JSON that Fastify's parser refused: it refuses only these keys (prototype pollution). */
+const forbiddenKey = () =>
+  new ApiException('validation_failed', {
+    detail: 'A "__proto__" key, or a "constructor" key holding "prototype", is not accepted',
+  });
+
 /** Reading invalid UTF-8 fails, where Buffer's decoding would put U+FFFD in its place. */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -105,7 +120,7 @@ export function useStrictJsonBodies(fastify: FastifyInstance): void {
       return done(new ApiException('validation_failed', { detail }), undefined);
     }
     void parse(request, body, (error, value) => {
-      if (error) return done(error, undefined);
+      if (error) return done(isJson(body) ? forbiddenKey() : error, undefined);
       const problem = jsonShapeProblem(body);
       if (problem)
         return done(new ApiException('validation_failed', { detail: problem }), undefined);
