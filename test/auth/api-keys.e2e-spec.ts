@@ -177,7 +177,12 @@ describe('API keys', () => {
   it('records last use, and its first use once in the audit trail', async () => {
     const account = await newAccount(t, 'keys-used');
     const { id, key } = (await createKey(account)).json();
-    await withKey('GET', '/users/me', key);
+    const firstRequest = await t.request({
+      method: 'GET',
+      url: '/users/me',
+      headers: { 'x-api-key': key, 'user-agent': 'key-client/1.0' },
+    });
+    expect(firstRequest.statusCode).toBe(200);
     await withKey('GET', '/users/me', key);
     let listed: { lastUsedAt: string | null }[] = [];
     for (let i = 0; i < 50 && !listed[0]?.lastUsedAt; i++) {
@@ -191,6 +196,8 @@ describe('API keys', () => {
       'api_key_created',
       'api_key_first_used',
     ]);
+    const firstUse = keyEvents.find((e: { type: string }) => e.type === 'api_key_first_used');
+    expect(firstUse).toMatchObject({ ip: '127.0.0.1', userAgent: 'key-client/1.0' });
     expect(JSON.stringify(events)).not.toContain(key.slice(-43));
   });
 

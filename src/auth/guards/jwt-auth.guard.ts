@@ -1,10 +1,12 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { FastifyRequest } from 'fastify';
 import { TokenExpiredError } from 'jsonwebtoken';
 import { AUTH_OPTIONAL } from '../../common/decorators/optional-auth.decorator';
 import { IS_PUBLIC } from '../../common/decorators/public.decorator';
 import { SCOPES } from '../../common/decorators/scopes.decorator';
 import { REQUIRES_SUPERUSER } from '../../common/decorators/require-superuser.decorator';
+import { clientInfo, type ClientInfo } from '../../common/client-info';
 import { ApiException } from '../../common/errors/api-exception';
 import type { Principal } from '../../common/principal';
 import { ApiKeysService } from '../api-keys/api-keys.service';
@@ -63,7 +65,11 @@ export class JwtAuthGuard implements CanActivate {
     // An optional-auth route that takes no keys (logout) serves a key's bearer as anonymous.
     const keyAccepted = policy.scopes !== undefined || !policy.optional;
     if (authorization === undefined && apiKey !== undefined && keyAccepted) {
-      request.user = await this.authenticateApiKey(apiKey, policy);
+      request.user = await this.authenticateApiKey(
+        apiKey,
+        policy,
+        clientInfo(http.getRequest<FastifyRequest>()),
+      );
       return true;
     }
     if (policy.optional && authorization === undefined) return true;
@@ -103,8 +109,13 @@ export class JwtAuthGuard implements CanActivate {
     return policy;
   }
 
-  private async authenticateApiKey(presented: unknown, policy: RoutePolicy): Promise<Principal> {
-    const found = typeof presented === 'string' ? await this.apiKeys.authenticate(presented) : null;
+  private async authenticateApiKey(
+    presented: unknown,
+    policy: RoutePolicy,
+    client: ClientInfo,
+  ): Promise<Principal> {
+    const found =
+      typeof presented === 'string' ? await this.apiKeys.authenticate(presented, client) : null;
     if (!found) {
       throw new ApiException('invalid_token', { detail: 'The API key is not valid' });
     }
