@@ -122,6 +122,29 @@ describe('HTTP shell every route inherits', () => {
     },
   );
 
+  it('answers 413 and 415 where a route takes no body too, and 415 to a compressed GET (as documented)', async () => {
+    // The service's own routes: logout-all takes no body, /health/live reads none.
+    const bodyless = (payload: string, contentType: string) =>
+      t.request({
+        method: 'POST',
+        url: '/auth/logout-all',
+        headers: { 'content-type': contentType },
+        payload,
+      });
+    expectProblem(
+      await bodyless(JSON.stringify({ pad: 'x'.repeat(64 * 1024) }), 'application/json'),
+      413,
+      'payload_too_large',
+    );
+    expectProblem(await bodyless('a=1', 'text/plain'), 415, 'unsupported_media_type');
+    const compressed = await t.request({
+      method: 'GET',
+      url: '/health/live',
+      headers: { 'content-encoding': 'gzip' },
+    });
+    expectProblem(compressed, 415, 'unsupported_media_type');
+  });
+
   it('answers an unexpected exception with a bare 500, logged once with its stack', async () => {
     const before = logs.lines().length;
     const res = await t.request({ method: 'GET', url: '/probe/boom' });

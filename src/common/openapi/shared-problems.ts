@@ -12,23 +12,31 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 /**
  * Adds the error responses that come from the application shell rather than from a route, so
- * that every operation in the document lists them: the body limit and JSON-only bodies for
- * operations that take a body, 403 for an API key where it is not accepted, and 503 when the database cannot be reached (within 5 seconds,
- * with Retry-After) for every operation that needs it. Route-declared responses are kept.
+ * that every operation in the document lists them: the body limit and JSON-only bodies wherever
+ * a body is read (every method but GET, also where the operation takes none: a body sent there
+ * is read, and refused), compressed requests everywhere, 403 for an API key where it is not
+ * accepted, and 503 when the database cannot be reached (within 5 seconds, with Retry-After) for
+ * every operation that needs it. Route-declared responses are kept.
  */
 export function documentSharedProblems(document: OpenAPIObject): void {
   for (const item of Object.values(document.paths)) {
-    for (const operation of METHODS.map((method) => item[method])) {
+    for (const [method, operation] of METHODS.map((method) => [method, item[method]] as const)) {
       if (!operation) continue;
       const responses = operation.responses;
-      if (operation.requestBody) {
+      if (method !== 'get') {
+        const body = operation.requestBody ? 'the body' : 'a body (this operation takes none)';
         responses[ERROR_CODES.payload_too_large.status] ??= problemResponse(
           ['payload_too_large'],
-          'the body is larger than BODY_LIMIT_BYTES',
+          `${body} is larger than BODY_LIMIT_BYTES`,
         );
         responses[ERROR_CODES.unsupported_media_type.status] ??= problemResponse(
           ['unsupported_media_type'],
-          'the body is not application/json in UTF-8, or is compressed (Content-Encoding)',
+          `${body} is not application/json in UTF-8, or is compressed (Content-Encoding)`,
+        );
+      } else {
+        responses[ERROR_CODES.unsupported_media_type.status] ??= problemResponse(
+          ['unsupported_media_type'],
+          'the request declares a Content-Encoding (compressed requests are not accepted)',
         );
       }
       // An optional-auth route (it also lists the empty requirement) serves an API key's bearer
