@@ -6,7 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { AppModule } from './app.module';
 import { ApiException } from './common/errors/api-exception';
-import { clientErrorHandler } from './common/errors/client-errors';
+import { clientErrorHandler, expectationFailed } from './common/errors/client-errors';
 import { useStrictJsonBodies } from './common/http/json-body';
 import { applySecurityHeaders, useSecurityHeaders } from './common/http/security-headers';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
@@ -73,7 +73,11 @@ export async function createApp(
     requestTimeout: timeouts.requestMs,
     // Node checks the header and request timeouts only this often (30 s by default, which would
     // let a slow client hold a socket three times longer than headersMs).
-    http: { connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
+    // A missing Host is refused by the hook below, as problem+json (Node's own 400 is bare).
+    http: {
+      connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+      requireHostHeader: false,
+    },
     keepAliveTimeout: timeouts.keepAliveMs,
     forceCloseConnections: 'idle',
     // While draining, requests on open connections are still served (with Connection: close)
@@ -121,9 +125,10 @@ function configureApp(
   fastify.removeContentTypeParser(['text/plain']);
   useStrictJsonBodies(fastify);
   useSecurityHeaders(fastify);
-  // Compressed bodies are not accepted, so a small request cannot inflate into a large one.
   fastify.addHook('onRequest', (request, _reply, done) => {
-    const encoding = request.headers['content-encoding'];
+    const { headers } = request;
+    // Compressed bodies are not accepted, so a small request cannot inflate into a large one.
+    const encoding = headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
       done(
         new ApiException('unsupported_media_type', {
@@ -132,8 +137,14 @@ function configureApp(
       );
       return;
     }
+    // RFC 9112: an HTTP/1.1 request without Host is a 400.
+    if (headers.host === undefined && request.raw.httpVersion === '1.1') {
+      done(new ApiException('validation_failed', { detail: 'The Host header is missing' }));
+      return;
+    }
     done();
   });
+  fastify.server.on('checkExpectation', expectationFailed);
 
   // Node's server.close() reaps only the connections idle at that moment; a keep-alive connection
   // whose request was in flight would then stay open until its timeout (65 s) and hold up the

@@ -313,6 +313,26 @@ describe('errors before a request exists', () => {
     expect(bodyOf(raw)).toMatchObject({ status: 431, code: 'payload_too_large' });
   });
 
+  it('answers an HTTP/1.1 request without Host with 400 problem+json (HTTP/1.0 needs none)', async () => {
+    const raw = await rawExchange('GET /health/live HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toMatch(/Content-Type: application\/problem\+json/i);
+    expect(bodyOf(raw)).toMatchObject({ status: 400, code: 'validation_failed' });
+    expect(bodyOf(raw).detail).toMatch(/Host/);
+    expect(await rawExchange('GET /health/live HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('answers an Expect other than 100-continue with 417 problem+json and closes the connection', async () => {
+    const raw = await rawExchange(
+      'POST /auth/login HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 417 /);
+    expect(raw).toMatch(/Content-Type: application\/problem\+json/i);
+    expect(raw).toMatch(/Cache-Control: no-store/i);
+    expect(bodyOf(raw)).toMatchObject({ status: 417, code: 'validation_failed' });
+  });
+
   it('takes a client that leaves mid-body for what it is, not for a database failure', async () => {
     const logs = captureLogs('info');
     const t = await createTestApp({}, { imports: [ProbeModule], logger: logs.logger });

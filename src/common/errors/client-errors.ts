@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { PROBLEM_CONTENT_TYPE, type ErrorCode } from './error-codes';
 import { problem } from './problem-details.filter';
@@ -17,17 +17,33 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request_timeout', 'The request took too long to arrive']
         : [400, 'validation_failed', 'The request is not valid HTTP'];
-  const body = JSON.stringify(problem(code, detail, status));
   if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
-        `Content-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-        'Cache-Control: no-store\r\n' +
-        'X-Content-Type-Options: nosniff\r\n' +
-        'Connection: close\r\n\r\n' +
-        body,
-    );
+    const { headers, body } = rawProblem(status, code, detail);
+    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head.join('')}\r\n${body}`);
   }
   socket.destroy();
+}
+
+/**
+ * A request whose `Expect` is not `100-continue`: 417 as problem+json, where Node would answer a
+ * bare 417 (no route runs for it). The connection is closed, as its body may follow.
+ */
+export function expectationFailed(_request: IncomingMessage, response: ServerResponse): void {
+  const detail = 'Only "Expect: 100-continue" is supported';
+  const { headers, body } = rawProblem(417, 'validation_failed', detail);
+  response.writeHead(417, headers).end(body);
+}
+
+/** A problem response with the few headers every answer outside Fastify carries. */
+function rawProblem(status: number, code: ErrorCode, detail: string) {
+  const body = JSON.stringify(problem(code, detail, status));
+  const headers = {
+    'Content-Type': PROBLEM_CONTENT_TYPE,
+    'Content-Length': String(Buffer.byteLength(body)),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    Connection: 'close',
+  };
+  return { headers, body };
 }
