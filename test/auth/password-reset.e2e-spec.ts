@@ -14,6 +14,7 @@ import {
 } from '../support/auth';
 import { captureLogs } from '../support/logs';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
+import { untilWaitingOnLocks } from '../support/locks';
 import { createTestApp, TEST_SUPERUSER, type TestApp } from '../support/test-app';
 
 const RESET_URL = 'https://app.example.com/reset-password';
@@ -55,14 +56,7 @@ describe('password reset by email (real SMTP)', () => {
     post(t, '/auth/password-reset/confirm', { token, newPassword });
   /** Until a background delivery's token insert is waiting for a row lock held by the test. */
   const tokenIssueWaitsOnALock = () =>
-    within(3_000, async () => {
-      const [waiting] = await t.db.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'
-            AND query LIKE '%INSERT INTO password_reset_tokens%'`,
-      );
-      return waiting.n > 0;
-    });
+    untilWaitingOnLocks(t, 1, 'INSERT INTO password_reset_tokens');
 
   it('mails a link whose token sets a new password and ends every session', async () => {
     const account = await newAccount(t, 'reset');

@@ -6,9 +6,9 @@ import {
   post,
   refresh,
   superuserTokens,
-  within,
   type TokenPair,
 } from '../support/auth';
+import { untilWaitingOnLocks } from '../support/locks';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 describe('POST /auth/refresh: rotation, grace and theft detection', () => {
@@ -134,13 +134,6 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
     const account = await newAccount(t, 'race-delete');
     const session = await sessionOf(account.tokens);
     const admin = await superuserTokens(t);
-    const waitingOnLocks = async () =>
-      (
-        await t.db.query<{ n: number }>(
-          `SELECT count(*)::int AS n FROM pg_stat_activity
-            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-        )
-      )[0].n;
     const holder = new Client({ connectionString: t.db.url });
     await holder.connect();
     try {
@@ -151,9 +144,9 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
         url: `/users/${account.id}`,
         headers: bearer(admin.accessToken),
       });
-      await within(5_000, async () => (await waitingOnLocks()) === 1);
+      await untilWaitingOnLocks(t, 1);
       const rotation = refresh(t, account.tokens.refreshToken);
-      await within(5_000, async () => (await waitingOnLocks()) === 2);
+      await untilWaitingOnLocks(t, 2);
       await holder.query('COMMIT');
 
       const [deleted, refreshed] = await Promise.all([deletion, rotation]);

@@ -5,12 +5,12 @@ import {
   decodeJwt,
   get,
   login,
-  within,
   newAccount,
   post,
   superuserTokens,
   uniqueEmail,
 } from '../support/auth';
+import { untilWaitingOnLocks } from '../support/locks';
 import { createTestApp, TEST_SUPERUSER, type TestApp } from '../support/test-app';
 
 const PROBLEM = /^application\/problem\+json/;
@@ -293,15 +293,7 @@ describe('sign-up and login', () => {
           await holder.query('BEGIN');
           await holder.query(change, params);
           const answer = post(t, '/auth/login', { email, password });
-          await within(5_000, async () => {
-            const [waiting] = await t.db.query<{ n: number }>(
-              `SELECT count(*)::int AS n FROM pg_stat_activity
-                WHERE datname = current_database() AND wait_event_type = 'Lock'
-                  AND query LIKE $1`,
-              [`%${waitingStatement}%`],
-            );
-            return waiting.n > 0;
-          });
+          await untilWaitingOnLocks(t, 1, waitingStatement);
           await holder.query('COMMIT');
           return await answer;
         } finally {

@@ -8,9 +8,9 @@ import {
   refresh,
   superuserTokens,
   uniqueEmail,
-  within,
   type TokenPair,
 } from '../support/auth';
+import { untilWaitingOnLocks } from '../support/locks';
 import { createTestApp, TEST_SUPERUSER, type TestApp } from '../support/test-app';
 
 describe('users API', () => {
@@ -83,15 +83,7 @@ describe('users API', () => {
             payload,
             headers: bearer(account.tokens.accessToken),
           });
-          await within(5_000, async () => {
-            const [{ n }] = await t.db.query<{ n: number }>(
-              `SELECT count(*)::int AS n FROM pg_stat_activity
-                WHERE datname = current_database() AND wait_event_type = 'Lock'
-                  AND query LIKE $1`,
-              [`%${waitingStatement}%`],
-            );
-            return n > 0;
-          });
+          await untilWaitingOnLocks(t, 1, waitingStatement);
           await holder.query('COMMIT');
           const res = await answer;
           expect(res.statusCode).toBe(401);
@@ -400,13 +392,7 @@ describe('users API', () => {
             act(second.id, first.tokens.accessToken),
             act(first.id, second.tokens.accessToken),
           ]);
-          await within(5_000, async () => {
-            const [{ n }] = await t.db.query<{ n: number }>(
-              `SELECT count(*)::int AS n FROM pg_stat_activity
-                WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-            );
-            return n === 2;
-          });
+          await untilWaitingOnLocks(t, 2);
           await holder.query('COMMIT');
           const statuses = (await answers).map((res) => res.statusCode).sort();
           expect(statuses[0]).toBeLessThan(300);
