@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Client } from 'pg';
 import { PasswordResetTokensRepository } from '../../src/auth/password-reset/password-reset-tokens.repository';
 import { PrismaService } from '../../src/database/prisma.service';
 import {
@@ -14,7 +13,7 @@ import {
 } from '../support/auth';
 import { captureLogs } from '../support/logs';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink';
-import { untilWaitingOnLocks } from '../support/locks';
+import { openTransaction, untilWaitingOnLocks } from '../support/locks';
 import { createTestApp, TEST_SUPERUSER, type TestApp } from '../support/test-app';
 
 const RESET_URL = 'https://app.example.com/reset-password';
@@ -190,11 +189,11 @@ describe('password reset by email (real SMTP)', () => {
     const moved = uniqueEmail('moved-meanwhile');
     // An email change in flight holds the user's row; the delivery, in the background after the
     // 202, has read the account by its old address and must wait for the change, then give up.
-    const change = new Client({ connectionString: t.db.url });
-    await change.connect();
+    const change = await openTransaction(t, 'UPDATE users SET email = $1 WHERE id = $2', [
+      moved,
+      account.id,
+    ]);
     try {
-      await change.query('BEGIN');
-      await change.query('UPDATE users SET email = $1 WHERE id = $2', [moved, account.id]);
       expect((await requestReset(account.email)).statusCode).toBe(202);
       await tokenIssueWaitsOnALock();
       await change.query('COMMIT');

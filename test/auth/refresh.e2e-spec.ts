@@ -1,4 +1,3 @@
-import { Client } from 'pg';
 import {
   bearer,
   get,
@@ -8,7 +7,7 @@ import {
   superuserTokens,
   type TokenPair,
 } from '../support/auth';
-import { untilWaitingOnLocks } from '../support/locks';
+import { openTransaction, untilWaitingOnLocks } from '../support/locks';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 describe('POST /auth/refresh: rotation, grace and theft detection', () => {
@@ -134,11 +133,10 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
     const account = await newAccount(t, 'race-delete');
     const session = await sessionOf(account.tokens);
     const admin = await superuserTokens(t);
-    const holder = new Client({ connectionString: t.db.url });
-    await holder.connect();
+    const holder = await openTransaction(t, 'SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [
+      session.id,
+    ]);
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [session.id]);
       const deletion = t.request({
         method: 'DELETE',
         url: `/users/${account.id}`,

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { hash, argon2id, verify } from 'argon2';
-import { Client } from 'pg';
 import {
   decodeJwt,
   get,
@@ -10,7 +9,7 @@ import {
   superuserTokens,
   uniqueEmail,
 } from '../support/auth';
-import { untilWaitingOnLocks } from '../support/locks';
+import { openTransaction, untilWaitingOnLocks } from '../support/locks';
 import { createTestApp, TEST_SUPERUSER, type TestApp } from '../support/test-app';
 
 const PROBLEM = /^application\/problem\+json/;
@@ -287,11 +286,8 @@ describe('sign-up and login', () => {
         password: string,
         waitingStatement = 'INSERT INTO sessions',
       ) {
-        const holder = new Client({ connectionString: t.db.url });
-        await holder.connect();
+        const holder = await openTransaction(t, change, params);
         try {
-          await holder.query('BEGIN');
-          await holder.query(change, params);
           const answer = post(t, '/auth/login', { email, password });
           await untilWaitingOnLocks(t, 1, waitingStatement);
           await holder.query('COMMIT');

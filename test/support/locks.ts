@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { within } from './auth';
 import type { TestApp } from './test-app';
 
@@ -15,4 +16,25 @@ export function untilWaitingOnLocks(t: TestApp, count: number, statement = ''): 
     );
     return n >= count;
   });
+}
+
+/**
+ * A connection of the test's own, in a transaction that has run `statement` and so holds its
+ * locks until the test sends COMMIT (or ends the connection).
+ */
+export async function openTransaction(
+  t: TestApp,
+  statement: string,
+  params: unknown[] = [],
+): Promise<Client> {
+  const holder = new Client({ connectionString: t.db.url });
+  await holder.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query(statement, params);
+    return holder;
+  } catch (error) {
+    await holder.end();
+    throw error;
+  }
 }

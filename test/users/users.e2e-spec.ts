@@ -1,4 +1,3 @@
-import { Client } from 'pg';
 import {
   bearer,
   get,
@@ -10,7 +9,7 @@ import {
   uniqueEmail,
   type TokenPair,
 } from '../support/auth';
-import { untilWaitingOnLocks } from '../support/locks';
+import { openTransaction, untilWaitingOnLocks } from '../support/locks';
 import { createTestApp, TEST_SUPERUSER, type TestApp } from '../support/test-app';
 
 describe('users API', () => {
@@ -72,11 +71,8 @@ describe('users API', () => {
         const account = await newAccount(t, 'me-deleted');
         const payload =
           'currentPassword' in body ? { ...body, currentPassword: account.password } : body;
-        const holder = new Client({ connectionString: t.db.url });
-        await holder.connect();
+        const holder = await openTransaction(t, 'DELETE FROM users WHERE id = $1', [account.id]);
         try {
-          await holder.query('BEGIN');
-          await holder.query('DELETE FROM users WHERE id = $1', [account.id]);
           const answer = t.request({
             method,
             url,
@@ -381,13 +377,12 @@ describe('users API', () => {
           );
           expect(promoted.statusCode).toBe(200);
         }
-        const holder = new Client({ connectionString: t.db.url });
-        await holder.connect();
+        const holder = await openTransaction(
+          t,
+          'SELECT 1 FROM users WHERE id = ANY($1::uuid[]) FOR UPDATE',
+          [[first.id, second.id]],
+        );
         try {
-          await holder.query('BEGIN');
-          await holder.query('SELECT 1 FROM users WHERE id = ANY($1::uuid[]) FOR UPDATE', [
-            [first.id, second.id],
-          ]);
           const answers = Promise.all([
             act(second.id, first.tokens.accessToken),
             act(first.id, second.tokens.accessToken),
