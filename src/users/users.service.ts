@@ -134,13 +134,19 @@ export class UsersService {
   async create(input: CreateUserRequest, actor: Actor): Promise<UserRecord> {
     const password = await this.preparePassword(input.password);
     const user = await this.translateErrors(() =>
-      this.users.create({
-        email: input.email,
-        fullName: input.fullName ?? null,
-        isSuperuser: input.isSuperuser ?? false,
-        isActive: input.isActive ?? true,
-        roles: input.roles ?? [],
-        ...password,
+      this.prisma.$transaction(async (tx) => {
+        await this.lockAsSuperuser(actor, actor.userId, tx);
+        return this.users.create(
+          {
+            email: input.email,
+            fullName: input.fullName ?? null,
+            isSuperuser: input.isSuperuser ?? false,
+            isActive: input.isActive ?? true,
+            roles: input.roles ?? [],
+            ...password,
+          },
+          tx,
+        );
       }),
     );
     this.audit.record({
@@ -154,9 +160,15 @@ export class UsersService {
   }
 
   async updateProfile(actor: Actor, changes: UpdateProfileRequest): Promise<UserRecord> {
-    const user = await this.change(actor.userId, changes).catch((error: unknown) => {
-      throw isNotFound(error) ? callerGone() : error;
-    });
+    const user = await this.prisma
+      .$transaction(async (tx) => {
+        const updated = await this.change(actor.userId, changes, tx);
+        await this.sessions.assertLive(actor, tx);
+        return updated;
+      })
+      .catch((error: unknown) => {
+        throw isNotFound(error) ? callerGone() : error;
+      });
     this.recordUpdate(actor, actor.userId, Object.keys(changes));
     return user;
   }
@@ -168,14 +180,15 @@ export class UsersService {
     if (!matches) throw new ApiException('invalid_current_password');
     const password = await this.preparePassword(newPassword);
     await this.prisma
-      .$transaction((tx) =>
-        this.applyPassword(
+      .$transaction(async (tx) => {
+        await this.applyPassword(
           actor.userId,
           password,
           { reason: 'password_changed', keepSessionId: actor.sessionId, revokeApiKeys: false },
           tx,
-        ),
-      )
+        );
+        await this.sessions.assertLive(actor, tx);
+      })
       .catch((error: unknown) => {
         throw isNotFound(error) ? callerGone() : error;
       });
@@ -281,15 +294,17 @@ export class UsersService {
   }
 
   /**
-   * An administrator's change must still be a superuser's when it is made: two superusers
-   * demoting, deactivating or deleting each other at the same moment had each passed the guard
-   * before the other's change, both changes went through, and no superuser was left. Holding both
-   * rows until the commit, the second change sees the first and is refused.
+   * An administrator's write must still be a superuser's, from a live session, when it is made:
+   * two superusers demoting, deactivating or deleting each other at the same moment had each
+   * passed the guard before the other's change, both changes went through, and no superuser was
+   * left; a superuser demoted meanwhile could still create another. Holding both rows (and the
+   * actor's session) until the commit, a change made meanwhile is seen and the write refused.
    */
   private async lockAsSuperuser(actor: Actor, targetId: string, tx: Db): Promise<void> {
     if (!(await this.users.lockActorAndTarget(actor.userId, targetId, tx))) {
       throw new ApiException('forbidden', { detail: 'Only a superuser may do this' });
     }
+    await this.sessions.assertLive(actor, tx);
   }
 
   /** Names the fields changed, never their values (one of them may be a password). */

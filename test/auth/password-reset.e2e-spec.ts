@@ -238,6 +238,51 @@ describe('password reset by email (real SMTP)', () => {
     await login(t, account.email, `racing password ${winner}`);
   });
 
+  it('evicts whoever holds a session: their requests in flight at the reset do not commit after it (401)', async () => {
+    // Someone holds the victim's session (and knows the old password). Their writes had passed
+    // the guard when the victim's reset began; a lock held by the test on the user's row queues
+    // the reset first and the writes behind it.
+    const victim = await newAccount(t, 'reset-evicts');
+    const held = bearer(victim.tokens.accessToken);
+    await requestReset(victim.email);
+    const token = tokenFrom((await smtp.next(victim.email)).text ?? '');
+    const holder = await openTransaction(t, 'SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [
+      victim.id,
+    ]);
+    try {
+      const reset = confirm(token, 'the victim’s new password');
+      await untilWaitingOnLocks(t, 1);
+      const writes = [
+        post(
+          t,
+          '/users/me/password',
+          {
+            currentPassword: victim.password,
+            newPassword: 'the intruder’s password',
+          },
+          held,
+        ),
+        post(t, '/auth/api-keys', { name: 'backdoor', scopes: ['users:read'] }, held),
+        t.request({
+          method: 'PATCH',
+          url: '/users/me',
+          payload: { email: uniqueEmail('intruder') },
+          headers: held,
+        }),
+      ];
+      await untilWaitingOnLocks(t, 4);
+      await holder.query('COMMIT');
+      expect((await reset).statusCode).toBe(204);
+      for (const res of await Promise.all(writes)) {
+        expect([res.statusCode, res.json().code]).toEqual([401, 'invalid_token']);
+      }
+    } finally {
+      await holder.end();
+    }
+    await login(t, victim.email, 'the victim’s new password');
+    expect(await t.db.query('SELECT 1 FROM api_keys WHERE user_id = $1', [victim.id])).toEqual([]);
+  });
+
   it('mails nothing to a deactivated account', async () => {
     const admin = await login(t, TEST_SUPERUSER.email, TEST_SUPERUSER.password);
     const account = await newAccount(t, 'reset-inactive');

@@ -1,13 +1,17 @@
 import {
   bearer,
+  decodeJwt,
   get,
+  login,
   newAccount,
   post,
   refresh,
   superuserTokens,
+  within,
   type TokenPair,
 } from '../support/auth';
-import { openTransaction, untilWaitingOnLocks } from '../support/locks';
+import { SessionsRepository } from '../../src/auth/sessions/sessions.repository';
+import { openTransaction, untilWaitingOnLocks, waitingOnLocks } from '../support/locks';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 describe('POST /auth/refresh: rotation, grace and theft detection', () => {
@@ -152,6 +156,70 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
       expect(refreshed.statusCode).toBe(401);
       expect(refreshed.json().code).toBe('invalid_refresh_token');
       expect(await t.db.query('SELECT 1 FROM sessions WHERE id = $1', [session.id])).toEqual([]);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('answers a refresh racing the logout of its session 401, never a pair for the ended session', async () => {
+    // A lock held by the test on the session queues the logout first, then the refresh.
+    const account = await newAccount(t, 'race-logout');
+    const session = await sessionOf(account.tokens);
+    const holder = await openTransaction(t, 'SELECT 1 FROM sessions WHERE id = $1 FOR SHARE', [
+      session.id,
+    ]);
+    try {
+      const logout = post(t, '/auth/logout', undefined, bearer(account.tokens.accessToken));
+      await untilWaitingOnLocks(t, 1);
+      const rotation = refresh(t, account.tokens.refreshToken);
+      await untilWaitingOnLocks(t, 2);
+      await holder.query('COMMIT');
+      expect((await logout).statusCode).toBe(204);
+      const rotated = await rotation;
+      expect([rotated.statusCode, rotated.json().code]).toEqual([401, 'invalid_refresh_token']);
+    } finally {
+      await holder.end();
+    }
+    expect(await liveTokens(session.id)).toBe(0);
+  });
+
+  it('lets a user be deleted while the hourly cleanup deletes the user’s ended sessions: no deadlock', async () => {
+    // The user has a live session, and one that ended two days ago with its last token unspent,
+    // which the cleanup deletes. A lock held by the test on the live session makes the deletion
+    // wait there, having taken its first locks, while the cleanup runs.
+    const account = await newAccount(t, 'race-cleanup');
+    const live = await sessionOf(account.tokens);
+    const ended = await login(t, account.email, account.password);
+    await t.db.query(
+      `UPDATE sessions SET revoked_at = now() - interval '2 days', revoked_reason = 'logout'
+        WHERE id = $1`,
+      [decodeJwt(ended.accessToken).payload.sid],
+    );
+    const admin = await superuserTokens(t);
+    const holder = await openTransaction(t, 'SELECT 1 FROM sessions WHERE id = $1 FOR SHARE', [
+      live.id,
+    ]);
+    try {
+      const deletion = t.request({
+        method: 'DELETE',
+        url: `/users/${account.id}`,
+        headers: bearer(admin.accessToken),
+      });
+      await untilWaitingOnLocks(t, 1);
+      let settled = false;
+      const cleanup = t.app
+        .get(SessionsRepository)
+        .deleteEnded(new Date(Date.now() - 24 * 3600 * 1000))
+        .then(
+          (count) => count,
+          (error: Error) => error.message,
+        )
+        .finally(() => (settled = true));
+      // The cleanup either finishes, or waits for a lock (the deletion's).
+      await within(5_000, async () => settled || (await waitingOnLocks(t)) >= 2);
+      await holder.query('COMMIT');
+      expect((await deletion).statusCode).toBe(204);
+      expect(typeof (await cleanup)).toBe('number');
     } finally {
       await holder.end();
     }

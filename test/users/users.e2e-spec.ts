@@ -7,9 +7,10 @@ import {
   refresh,
   superuserTokens,
   uniqueEmail,
+  within,
   type TokenPair,
 } from '../support/auth';
-import { openTransaction, untilWaitingOnLocks } from '../support/locks';
+import { openTransaction, untilWaitingOnLocks, waitingOnLocks } from '../support/locks';
 import { createTestApp, TEST_SUPERUSER, type TestApp } from '../support/test-app';
 
 describe('users API', () => {
@@ -403,6 +404,42 @@ describe('users API', () => {
         }
       },
     );
+
+    it('refuses (403) a user creation whose superuser is demoted while it is on its way, creating nothing', async () => {
+      // The guard let the request through; the demotion, held open by the test, commits first.
+      const creator = await newAccount(t, 'su-creator');
+      const promoted = await patch(
+        `/users/${creator.id}`,
+        { isSuperuser: true },
+        admin.accessToken,
+      );
+      expect(promoted.statusCode).toBe(200);
+      const email = uniqueEmail('made-by-demoted');
+      const holder = await openTransaction(
+        t,
+        'UPDATE users SET is_superuser = false WHERE id = $1',
+        [creator.id],
+      );
+      let created: Awaited<ReturnType<typeof post>>;
+      try {
+        const creation = post(
+          t,
+          '/users',
+          { email, password: 'a long enough password', isSuperuser: true },
+          bearer(creator.tokens.accessToken),
+        );
+        // Waiting for the demotion, or (before the fix) already done.
+        let settled = false;
+        void creation.finally(() => (settled = true));
+        await within(5_000, async () => settled || (await waitingOnLocks(t)) >= 1);
+        await holder.query('COMMIT');
+        created = await creation;
+      } finally {
+        await holder.end();
+      }
+      expect([created.statusCode, created.json().code]).toEqual([403, 'forbidden']);
+      expect(await t.db.query('SELECT 1 FROM users WHERE email = $1', [email])).toEqual([]);
+    });
 
     it('deletes a user with their sessions and tokens; not yourself (403 cannot_delete_self); unknown is 404', async () => {
       const account = await newAccount(t);

@@ -28,11 +28,12 @@ export class ApiKeysRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Creates the key unless its owner already has `limit` keys, or no longer exists. The owner's
-   * row is locked for the count and the insert, so concurrent creations cannot pass the limit
-   * together (FOR NO KEY UPDATE: logins, which only reference the row, are not held up).
+   * Creates the key unless its owner already has `limit` keys, or no longer exists, in the
+   * caller's transaction. The owner's row is locked for the count and the insert, so concurrent
+   * creations cannot pass the limit together (FOR NO KEY UPDATE: logins, which only reference
+   * the row, are not held up).
    */
-  createWithinLimit(
+  async createWithinLimit(
     key: {
       id: string;
       userId: string;
@@ -42,16 +43,15 @@ export class ApiKeysRepository {
       expiresAt: Date | null;
     },
     limit: number,
+    tx: Db,
   ): Promise<ApiKeyRecord | 'limit_reached' | 'owner_gone'> {
-    return this.prisma.$transaction(async (tx) => {
-      const owner = await tx.$queryRaw<unknown[]>`
-        SELECT 1 FROM users WHERE id = ${key.userId}::uuid FOR NO KEY UPDATE`;
-      if (!owner.length) return 'owner_gone';
-      if ((await tx.apiKey.count({ where: { userId: key.userId } })) >= limit) {
-        return 'limit_reached';
-      }
-      return tx.apiKey.create({ data: key, select: API_KEY_COLUMNS });
-    });
+    const owner = await tx.$queryRaw<unknown[]>`
+      SELECT 1 FROM users WHERE id = ${key.userId}::uuid FOR NO KEY UPDATE`;
+    if (!owner.length) return 'owner_gone';
+    if ((await tx.apiKey.count({ where: { userId: key.userId } })) >= limit) {
+      return 'limit_reached';
+    }
+    return tx.apiKey.create({ data: key, select: API_KEY_COLUMNS });
   }
 
   listForUser(userId: string): Promise<ApiKeyRecord[]> {

@@ -8,6 +8,7 @@ import { uuidv7 } from '../../common/uuid';
 import { CacheInvalidationBus } from '../../database/cache-invalidation-bus';
 import { PrismaService } from '../../database/prisma.service';
 import { AuthStateCache } from '../principal/auth-state.cache';
+import { SessionsService } from '../sessions/sessions.service';
 import { apiKeyCodec } from './api-key-codec';
 import type { CreateApiKeyRequest } from './api-keys.dto';
 import { ApiKeysRepository, type ApiKeyRecord } from './api-keys.repository';
@@ -39,6 +40,7 @@ export class ApiKeysService {
     private readonly invalidations: CacheInvalidationBus,
     private readonly prisma: PrismaService,
     private readonly audit: AuditLog,
+    private readonly sessions: SessionsService,
   ) {}
 
   async create(
@@ -47,17 +49,24 @@ export class ApiKeysService {
   ): Promise<{ record: ApiKeyRecord; key: string }> {
     const id = uuidv7();
     const { key, secretHash } = apiKeyCodec.generate(id);
-    const record = await this.keys.createWithinLimit(
-      {
-        id,
-        userId: actor.userId,
-        name: request.name,
-        secretHash,
-        scopes: request.scopes,
-        expiresAt: request.expiresAt ?? null,
-      },
-      MAX_KEYS_PER_USER,
-    );
+    const record = await this.prisma.$transaction(async (tx) => {
+      const created = await this.keys.createWithinLimit(
+        {
+          id,
+          userId: actor.userId,
+          name: request.name,
+          secretHash,
+          scopes: request.scopes,
+          expiresAt: request.expiresAt ?? null,
+        },
+        MAX_KEYS_PER_USER,
+        tx,
+      );
+      // After the owner's row lock: a key made from a session a password reset has just ended
+      // would outlive the account's recovery.
+      if (typeof created !== 'string') await this.sessions.assertLive(actor, tx);
+      return created;
+    });
     if (record === 'limit_reached') {
       throw new ApiException('validation_failed', {
         detail: `A user may have at most ${MAX_KEYS_PER_USER} API keys; revoke one first`,

@@ -117,11 +117,16 @@ export class SessionsRepository {
          WHERE token_hash = ${tokenHash} AND spent_at IS NULL
         RETURNING session_id, generation
       ), live AS (
+        -- The session is locked (after the token, the order every path here keeps), so a
+        -- revocation in flight is waited for and seen: a refresh racing a logout is refused,
+        -- rather than answered with a pair for the ended session. Not the user's row: a
+        -- deletion locks it first.
         SELECT s.id, s.user_id, s.expires_at, u.roles, c.generation
           FROM claimed c
           JOIN sessions s ON s.id = c.session_id
           JOIN users u ON u.id = s.user_id
          WHERE s.revoked_at IS NULL AND s.expires_at > ${now} AND u.is_active
+           FOR NO KEY UPDATE OF s
       ), successor AS (
         INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at)
         SELECT ${successorHash}, id, generation + 1, ${now} FROM live
@@ -135,18 +140,49 @@ export class SessionsRepository {
   }
 
   /**
-   * Locks the live refresh tokens of the user's sessions (FOR UPDATE), in the caller's
+   * Locks the live refresh tokens of the user's live sessions (FOR UPDATE), in the caller's
    * transaction. A refresh locks its token, then its session; a deletion of the user reaches the
    * sessions first and their tokens through the cascade, the opposite order, so the two could
    * deadlock. Taken before the deletion, these locks make the deletion wait for a refresh that
    * holds its token, and a refresh that comes later wait for the deletion (and then find nothing).
-   * Only live tokens: a refresh locks no other.
+   *
+   * Only what a refresh could lock after its token: the live token of a live session (a refresh
+   * of an ended session locks no session). Ended sessions' tokens are the hourly cleanup's, which
+   * locks them after their session, and locking them here would deadlock with it. A refresh that
+   * held its token while this waited has committed a successor this statement could not see, so
+   * it runs again until nothing new turns up.
    */
   async lockLiveTokensOfUser(userId: string, db: Db): Promise<void> {
-    await db.$executeRaw`
-      SELECT 1 FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
-       WHERE s.user_id = ${userId}::uuid AND t.spent_at IS NULL
-         FOR UPDATE OF t`;
+    const locked = new Set<string>();
+    for (;;) {
+      const rows = await db.$queryRaw<{ token: string }[]>`
+        SELECT encode(t.token_hash, 'hex') AS token
+          FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+         WHERE s.user_id = ${userId}::uuid AND t.spent_at IS NULL
+           AND s.revoked_at IS NULL AND s.expires_at > now()
+           FOR UPDATE OF t`;
+      const fresh = rows.filter(({ token }) => !locked.has(token));
+      if (!fresh.length) return;
+      for (const { token } of fresh) locked.add(token);
+    }
+  }
+
+  /**
+   * Whether the session is the user's and live, locking it (FOR SHARE) until the caller's
+   * transaction ends: a revocation in flight is waited for, and one that comes later waits.
+   */
+  async lockIfLive(id: string, userId: string, now: Date, db: Db): Promise<boolean> {
+    const rows = await db.$queryRaw<unknown[]>`
+      SELECT 1 FROM sessions
+       WHERE id = ${id}::uuid AND user_id = ${userId}::uuid
+         AND revoked_at IS NULL AND expires_at > ${now}
+         FOR SHARE`;
+    return rows.length > 0;
+  }
+
+  /** Locks the user's row (FOR SHARE): user-wide revocations take it before any session's. */
+  async lockOwner(userId: string, db: Db): Promise<void> {
+    await db.$queryRaw`SELECT 1 FROM users WHERE id = ${userId}::uuid FOR SHARE`;
   }
 
   findToken(tokenHash: TokenHash, db: Db = this.prisma) {
@@ -183,6 +219,10 @@ export class SessionsRepository {
         id: where.notId ? { equals: where.id, not: where.notId } : where.id,
         userId: where.userId,
         revokedAt: null,
+        // User-wide, only sessions that have not expired: expired ones are the hourly cleanup's,
+        // which deletes them in an order of its own (two statements locking one set of rows in
+        // different orders can deadlock).
+        ...(where.id === undefined && { expiresAt: { gt: now } }),
       },
       data: { revokedAt: now, revokedReason: reason },
     });

@@ -168,6 +168,9 @@ export class SessionsService {
     db?: Db,
   ): Promise<number> {
     return this.inTransaction(db, async (tx) => {
+      // The user's row first, as a password change, a reset, a deactivation and a deletion take
+      // it: so this waits for any of them (and its session locks) rather than crossing them.
+      await this.sessions.lockOwner(userId, tx);
       const count = await this.sessions.revoke(
         { userId, notId: options.exceptSessionId },
         reason,
@@ -178,6 +181,25 @@ export class SessionsService {
       await this.invalidations.publish({ kind: 'user', id: userId }, tx);
       return count;
     });
+  }
+
+  /**
+   * For a write made on behalf of a session (a profile or password change, a new API key, an
+   * administrator's change), in its transaction, after the write has locked the user's row:
+   * 401 invalid_token when the session has ended since the guard let the request through.
+   * Without it, whoever held a session could commit writes after the account's password reset
+   * had revoked it (a new email or password of theirs, a new API key), undoing the recovery. The
+   * session stays locked (FOR SHARE) until the write commits, so a revocation in flight is
+   * waited for and one that comes later waits for the write. API keys (no session) are not
+   * accepted on any route that writes.
+   */
+  async assertLive(actor: Actor, tx: Db): Promise<void> {
+    if (actor.sessionId === undefined) return;
+    if (!(await this.sessions.lockIfLive(actor.sessionId, actor.userId, new Date(), tx))) {
+      throw new ApiException('invalid_token', {
+        detail: 'The session ended while the request was being handled',
+      });
+    }
   }
 
   /** Before a deletion of the user, in its transaction: see SessionsRepository.lockLiveTokensOfUser. */
