@@ -30,6 +30,8 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
         WHERE session_id = $1 AND spent_at IS NOT NULL`,
       [sessionId, seconds],
     );
+  const deleteUser = (id: string, admin: TokenPair) =>
+    t.request({ method: 'DELETE', url: `/users/${id}`, headers: bearer(admin.accessToken) });
   const liveTokens = async (sessionId: string) =>
     (
       await t.db.query<{ n: number }>(
@@ -141,11 +143,7 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
       session.id,
     ]);
     try {
-      const deletion = t.request({
-        method: 'DELETE',
-        url: `/users/${account.id}`,
-        headers: bearer(admin.accessToken),
-      });
+      const deletion = deleteUser(account.id, admin);
       await untilWaitingOnLocks(t, 1);
       const rotation = refresh(t, account.tokens.refreshToken);
       await untilWaitingOnLocks(t, 2);
@@ -200,11 +198,7 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
       live.id,
     ]);
     try {
-      const deletion = t.request({
-        method: 'DELETE',
-        url: `/users/${account.id}`,
-        headers: bearer(admin.accessToken),
-      });
+      const deletion = deleteUser(account.id, admin);
       await untilWaitingOnLocks(t, 1);
       let settled = false;
       const cleanup = t.app
