@@ -11,6 +11,7 @@ import {
   type TokenPair,
 } from '../support/auth';
 import { SessionsRepository } from '../../src/auth/sessions/sessions.repository';
+import { RefreshTokenCodec } from '../../src/auth/tokens/refresh-token-codec';
 import { openTransaction, untilWaitingOnLocks, waitingOnLocks } from '../support/locks';
 import { createTestApp, type TestApp } from '../support/test-app';
 
@@ -179,6 +180,47 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
       await holder.end();
     }
     expect(await liveTokens(session.id)).toBe(0);
+  });
+
+  it('locks the successor a refresh committed while the deletion waited: a refresh of it is 401, no deadlock', async () => {
+    // A refresh (played by the test, so the successor is known) holds the session's token while
+    // the deletion waits for it, then commits a successor. A lock held by the test on the session
+    // then stops the deletion's cascade there, while a real refresh of the successor comes in.
+    const account = await newAccount(t, 'race-successor');
+    const session = await sessionOf(account.tokens);
+    const admin = await superuserTokens(t);
+    const codec = t.app.get(RefreshTokenCodec);
+    const successor = codec.issue();
+    const sessionHolder = await openTransaction(
+      t,
+      'SELECT 1 FROM sessions WHERE id = $1 FOR SHARE',
+      [session.id],
+    );
+    const refreshHolder = await openTransaction(
+      t,
+      'UPDATE refresh_tokens SET spent_at = now() WHERE token_hash = $1',
+      [codec.hash(account.tokens.refreshToken)],
+    );
+    try {
+      await refreshHolder.query(
+        `INSERT INTO refresh_tokens (token_hash, session_id, generation, created_at)
+         VALUES ($1, $2, 1, now())`,
+        [codec.hash(successor), session.id],
+      );
+      const deletion = deleteUser(account.id, admin);
+      await untilWaitingOnLocks(t, 1);
+      await refreshHolder.query('COMMIT');
+      await untilWaitingOnLocks(t, 1, 'DELETE FROM');
+      const rotation = refresh(t, successor);
+      await untilWaitingOnLocks(t, 2);
+      await sessionHolder.query('COMMIT');
+      const [deleted, rotated] = await Promise.all([deletion, rotation]);
+      expect(deleted.statusCode).toBe(204);
+      expect([rotated.statusCode, rotated.json().code]).toEqual([401, 'invalid_refresh_token']);
+    } finally {
+      await refreshHolder.end();
+      await sessionHolder.end();
+    }
   });
 
   it('lets a user be deleted while the hourly cleanup deletes the user’s ended sessions: no deadlock', async () => {

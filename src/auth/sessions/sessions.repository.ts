@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../../database/prisma.service';
+import { Prisma } from '../../generated/prisma/client';
 import type { Db } from '../../database/transaction';
 import { uuidv7 } from '../../common/uuid';
 import type { TokenHash } from '../tokens/refresh-token-codec';
@@ -148,22 +149,27 @@ export class SessionsRepository {
    *
    * Only what a refresh could lock after its token: the live token of a live session (a refresh
    * of an ended session locks no session). Ended sessions' tokens are the hourly cleanup's, which
-   * locks them after their session, and locking them here would deadlock with it. A refresh that
-   * held its token while this waited has committed a successor this statement could not see, so
-   * it runs again until nothing new turns up.
+   * locks them after their session, and locking them here would deadlock with it.
+   *
+   * A refresh that held a token while this waited has spent it (so it is not locked: it no longer
+   * matches) and committed a successor the locking statement could not see. So each round is
+   * followed by a plain read, which sees what has committed since, and the rounds go on until
+   * every live token it finds is locked: a refresh now needs one of them, and waits.
    */
-  async lockLiveTokensOfUser(userId: string, db: Db): Promise<void> {
+  async lockLiveTokensOfUser(userId: string, now: Date, db: Db): Promise<void> {
+    const liveTokens = Prisma.sql`
+      SELECT encode(t.token_hash, 'hex') AS token
+        FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+       WHERE s.user_id = ${userId}::uuid AND t.spent_at IS NULL
+         AND s.revoked_at IS NULL AND s.expires_at > ${now}`;
     const locked = new Set<string>();
     for (;;) {
-      const rows = await db.$queryRaw<{ token: string }[]>`
-        SELECT encode(t.token_hash, 'hex') AS token
-          FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
-         WHERE s.user_id = ${userId}::uuid AND t.spent_at IS NULL
-           AND s.revoked_at IS NULL AND s.expires_at > now()
-           FOR UPDATE OF t`;
-      const fresh = rows.filter(({ token }) => !locked.has(token));
-      if (!fresh.length) return;
-      for (const { token } of fresh) locked.add(token);
+      for (const { token } of await db.$queryRaw<{ token: string }[]>`
+        ${liveTokens} FOR UPDATE OF t`) {
+        locked.add(token);
+      }
+      const live = await db.$queryRaw<{ token: string }[]>(liveTokens);
+      if (live.every(({ token }) => locked.has(token))) return;
     }
   }
 

@@ -204,7 +204,7 @@ export class SessionsService {
 
   /** Before a deletion of the user, in its transaction: see SessionsRepository.lockLiveTokensOfUser. */
   lockBeforeDeletingUser(userId: string, tx: Db): Promise<void> {
-    return this.sessions.lockLiveTokensOfUser(userId, tx);
+    return this.sessions.lockLiveTokensOfUser(userId, new Date(), tx);
   }
 
   listActive(userId: string): Promise<SessionRecord[]> {
