@@ -81,7 +81,6 @@ export class UsersRepository {
     await db.passwordResetToken.deleteMany({ where: { userId } });
   }
 
-  /** Throws P2025 (RecordNotFound) when there is no such user. */
   /**
    * Locks the actor's and the target's rows (FOR UPDATE, in id order, so that two callers locking
    * the same pair cannot deadlock); whether the actor is, as of now, an active superuser.
@@ -95,6 +94,7 @@ export class UsersRepository {
     return rows.some((row) => row.id === actorId && row.superuser);
   }
 
+  /** Throws P2025 (RecordNotFound) when there is no such user. */
   delete(id: string, db: Db = this.prisma): Promise<UserRecord> {
     return db.user.delete({ where: { id }, select: USER_COLUMNS });
   }

@@ -213,6 +213,13 @@ describe('users API', () => {
       const res = await get(t, '/users?limit=007&offset=00', admin.accessToken);
       expect(res.statusCode).toBe(200);
       expect(res.json().data.length).toBeLessThanOrEqual(7);
+      const [tooSmall, hex] = await Promise.all(
+        ['limit=0', 'limit=0x10'].map((query) => get(t, `/users?${query}`, admin.accessToken)),
+      );
+      expect(tooSmall.json().errors).toEqual([{ field: 'limit', message: 'must be at least 1' }]);
+      expect(hex.json().errors).toEqual([
+        { field: 'limit', message: 'must be a whole number, in decimal digits' },
+      ]);
     });
 
     it('creates a user with roles and flags; a taken email is 409, a weak password 400', async () => {

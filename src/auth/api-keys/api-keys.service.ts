@@ -64,7 +64,7 @@ export class ApiKeysService {
       );
       // After the owner's row lock: a key made from a session a password reset has just ended
       // would outlive the account's recovery.
-      if (typeof created !== 'string') await this.sessions.assertLive(actor, tx);
+      await this.sessions.assertLive(actor, tx);
       return created;
     });
     if (record === 'limit_reached') {

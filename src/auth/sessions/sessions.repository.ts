@@ -118,8 +118,8 @@ export class SessionsRepository {
          WHERE token_hash = ${tokenHash} AND spent_at IS NULL
         RETURNING session_id, generation
       ), live AS (
-        -- The session is locked (after the token, the order every path here keeps), so a
-        -- revocation in flight is waited for and seen: a refresh racing a logout is refused,
+        -- The session is locked (after its token: nothing locks a token after its session), so
+        -- a revocation in flight is waited for and seen: a refresh racing a logout is refused,
         -- rather than answered with a pair for the ended session. Not the user's row: a
         -- deletion locks it first.
         SELECT s.id, s.user_id, s.expires_at, u.roles, c.generation
@@ -187,7 +187,7 @@ export class SessionsRepository {
   }
 
   /** Locks the user's row (FOR SHARE): user-wide revocations take it before any session's. */
-  async lockOwner(userId: string, db: Db): Promise<void> {
+  async lockUserRow(userId: string, db: Db): Promise<void> {
     await db.$queryRaw`SELECT 1 FROM users WHERE id = ${userId}::uuid FOR SHARE`;
   }
 

@@ -170,7 +170,7 @@ export class SessionsService {
     return this.inTransaction(db, async (tx) => {
       // The user's row first, as a password change, a reset, a deactivation and a deletion take
       // it: so this waits for any of them (and its session locks) rather than crossing them.
-      await this.sessions.lockOwner(userId, tx);
+      await this.sessions.lockUserRow(userId, tx);
       const count = await this.sessions.revoke(
         { userId, notId: options.exceptSessionId },
         reason,

@@ -61,15 +61,28 @@ export function jsonShapeProblem(text: string): string | undefined {
   return duplicate === undefined ? undefined : `The JSON has the key "${duplicate}" more than once`;
 }
 
-const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
+/** A Content-Type parameter (RFC 9110): a name, then a token or a whole quoted string. */
+const PARAMETER = /;\s*([!#$%&'*+.^_`|~\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)/g;
+/** UTF-8, and ASCII, which is UTF-8 too. */
+const ACCEPTED_CHARSETS = new Set(['utf-8', 'utf8', 'us-ascii']);
+
+/** The charset parameter, lower-cased and unquoted; undefined when there is none. */
+function charsetOf(contentType: string): string | undefined {
+  for (const [, name, value] of contentType.matchAll(PARAMETER)) {
+    if (name.toLowerCase() !== 'charset') continue;
+    const unquoted = value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value;
+    return unquoted.toLowerCase();
+  }
+  return undefined;
+}
 
 /**
  * JSON is UTF-8 (RFC 8259); a body declared in another charset would be read as UTF-8 all the
  * same, and stored garbled, so it is refused. Undefined when acceptable.
  */
 function charsetProblem(contentType: string | undefined): ApiException | undefined {
-  const charset = contentType?.match(CHARSET)?.[1].toLowerCase();
-  if (charset === undefined || charset === 'utf-8' || charset === 'utf8') return undefined;
+  const charset = contentType === undefined ? undefined : charsetOf(contentType);
+  if (charset === undefined || ACCEPTED_CHARSETS.has(charset)) return undefined;
   return new ApiException('unsupported_media_type', {
     detail: 'Send the request body as application/json in UTF-8 (charset=utf-8, or none)',
   });

@@ -60,7 +60,11 @@ export function queryInteger(min: number, max: number, fallback: number) {
   return z
     .preprocess(
       (value) => (typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value),
-      z.number({ error: 'must be a whole number, in decimal digits' }).int().min(min).max(max),
+      z
+        .number({ error: 'must be a whole number, in decimal digits' })
+        .int()
+        .min(min, { error: `must be at least ${min}` })
+        .max(max, { error: `must be at most ${max}` }),
     )
     .default(fallback);
 }
