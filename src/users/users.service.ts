@@ -160,15 +160,7 @@ export class UsersService {
   }
 
   async updateProfile(actor: Actor, changes: UpdateProfileRequest): Promise<UserRecord> {
-    const user = await this.prisma
-      .$transaction(async (tx) => {
-        const updated = await this.change(actor.userId, changes, tx);
-        await this.sessions.assertLive(actor, tx);
-        return updated;
-      })
-      .catch((error: unknown) => {
-        throw isNotFound(error) ? callerGone() : error;
-      });
+    const user = await this.asCaller(actor, (tx) => this.change(actor.userId, changes, tx));
     this.recordUpdate(actor, actor.userId, Object.keys(changes));
     return user;
   }
@@ -179,19 +171,14 @@ export class UsersService {
     if (matches === undefined) throw callerGone();
     if (!matches) throw new ApiException('invalid_current_password');
     const password = await this.preparePassword(newPassword);
-    await this.prisma
-      .$transaction(async (tx) => {
-        await this.applyPassword(
-          actor.userId,
-          password,
-          { reason: 'password_changed', keepSessionId: actor.sessionId, revokeApiKeys: false },
-          tx,
-        );
-        await this.sessions.assertLive(actor, tx);
-      })
-      .catch((error: unknown) => {
-        throw isNotFound(error) ? callerGone() : error;
-      });
+    await this.asCaller(actor, (tx) =>
+      this.applyPassword(
+        actor.userId,
+        password,
+        { reason: 'password_changed', keepSessionId: actor.sessionId, revokeApiKeys: false },
+        tx,
+      ),
+    );
     this.audit.record({
       type: 'password_changed',
       userId: actor.userId,
@@ -291,6 +278,23 @@ export class UsersService {
       client: actor.client,
       detail: { actorId: actor.userId, email: deleted.email },
     });
+  }
+
+  /**
+   * A change of the caller's own account, in a transaction that commits only while the caller's
+   * session is live (see SessionsService.assertLive: `work` locks the user's row first). An
+   * account deleted meanwhile is the caller gone, not a missing resource.
+   */
+  private async asCaller<T>(actor: Actor, work: (tx: Db) => Promise<T>): Promise<T> {
+    try {
+      return await this.prisma.$transaction(async (tx) => {
+        const result = await work(tx);
+        await this.sessions.assertLive(actor, tx);
+        return result;
+      });
+    } catch (error) {
+      throw isNotFound(error) ? callerGone() : error;
+    }
   }
 
   /**
