@@ -261,6 +261,56 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
     }
   });
 
+  it('lets a user with two ended sessions be deleted while the hourly cleanup runs: no deadlock', async () => {
+    // Revoked in reverse order, the sessions' new row versions lie in reverse order: the cleanup's
+    // scan of the table meets the second session first, the deletion's cascade (through the
+    // user_id index) the first. A lock held by the test on the second stops whichever comes to
+    // it; locking both in opposite orders, the two statements deadlocked.
+    const account = await newAccount(t, 'race-cleanup-two');
+    const second = await login(t, account.email, account.password);
+    const [first, later] = [account.tokens, second].map(
+      (tokens) => decodeJwt(tokens.accessToken).payload.sid as string,
+    );
+    for (const id of [later, first]) {
+      await t.db.query(
+        `UPDATE sessions SET revoked_at = now() - interval '2 days', revoked_reason = 'logout'
+          WHERE id = $1`,
+        [id],
+      );
+    }
+    const admin = await superuserTokens(t);
+    const holder = await openTransaction(t, 'SELECT 1 FROM sessions WHERE id = $1 FOR SHARE', [
+      later,
+    ]);
+    try {
+      let settled = false;
+      const cleanup = t.app
+        .get(SessionsRepository)
+        .deleteEnded(new Date(Date.now() - 24 * 3600 * 1000))
+        .then(
+          (count) => count,
+          (error: Error) => error.message,
+        )
+        .finally(() => (settled = true));
+      await within(5_000, async () => settled || (await waitingOnLocks(t)) >= 1);
+      const cleanupWaited = !settled;
+      const deletion = deleteUser(account.id, admin);
+      await untilWaitingOnLocks(t, cleanupWaited ? 2 : 1);
+      await holder.query('COMMIT');
+      expect((await deletion).statusCode).toBe(204);
+      expect(await cleanup).toEqual(expect.any(Number));
+      // The cleanup skips what others hold: it never waits for a session's lock.
+      expect(cleanupWaited).toBe(false);
+    } finally {
+      await holder.end();
+    }
+    const [{ n }] = await t.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM sessions WHERE id IN ($1, $2)',
+      [first, later],
+    );
+    expect(n).toBe(0);
+  });
+
   it.each([
     ['unknown', 'rt_' + 'A'.repeat(43)],
     ['malformed', 'not-a-refresh-token'],
