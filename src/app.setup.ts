@@ -6,7 +6,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { AppModule } from './app.module';
 import { ApiException } from './common/errors/api-exception';
-import { clientErrorHandler, expectationFailed } from './common/errors/client-errors';
+import {
+  clientErrorHandler,
+  connectNotFound,
+  expectationFailed,
+} from './common/errors/client-errors';
 import { useStrictJsonBodies } from './common/http/json-body';
 import { applySecurityHeaders, useSecurityHeaders } from './common/http/security-headers';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
@@ -145,6 +149,7 @@ function configureApp(
     done();
   });
   fastify.server.on('checkExpectation', expectationFailed);
+  fastify.server.on('connect', connectNotFound);
 
   // Node's server.close() reaps only the connections idle at that moment; a keep-alive connection
   // whose request was in flight would then stay open until its timeout (65 s) and hold up the

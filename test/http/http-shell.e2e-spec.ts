@@ -333,6 +333,16 @@ describe('errors before a request exists', () => {
     expect(bodyOf(raw)).toMatchObject({ status: 417, code: 'validation_failed' });
   });
 
+  it('answers CONNECT with 404 problem+json, as any unknown route, and closes the connection', async () => {
+    const raw = await rawExchange(
+      'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n',
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 404 /);
+    expect(raw).toMatch(/Content-Type: application\/problem\+json/i);
+    expect(raw).toMatch(/Connection: close/i);
+    expect(bodyOf(raw)).toMatchObject({ status: 404, code: 'not_found' });
+  });
+
   it('takes a client that leaves mid-body for what it is, not for a database failure', async () => {
     const logs = captureLogs('info');
     const t = await createTestApp({}, { imports: [ProbeModule], logger: logs.logger });

@@ -17,12 +17,7 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'request_timeout', 'The request took too long to arrive']
         : [400, 'validation_failed', 'The request is not valid HTTP'];
-  if (socket.writable) {
-    const { headers, body } = rawProblem(status, code, detail);
-    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head.join('')}\r\n${body}`);
-  }
-  socket.destroy();
+  writeRawProblem(socket, status, code, detail);
 }
 
 /**
@@ -33,6 +28,25 @@ export function expectationFailed(_request: IncomingMessage, response: ServerRes
   const detail = 'Only "Expect: 100-continue" is supported';
   const { headers, body } = rawProblem(417, 'validation_failed', detail);
   response.writeHead(417, headers).end(body);
+}
+
+/**
+ * A `CONNECT` request (a proxy tunnel): no route serves it, so it is answered as any unknown route
+ * is, 404 problem+json, where Node would close the connection without a word. Node hands the
+ * socket over for a tunnel, so the answer goes on it raw and the connection is closed.
+ */
+export function connectNotFound(_request: IncomingMessage, socket: Socket): void {
+  writeRawProblem(socket, 404, 'not_found', 'No such resource');
+}
+
+/** Writes a problem response on a socket no longer managed by Node's HTTP server, and closes it. */
+function writeRawProblem(socket: Socket, status: number, code: ErrorCode, detail: string): void {
+  if (socket.writable) {
+    const { headers, body } = rawProblem(status, code, detail);
+    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head.join('')}\r\n${body}`);
+  }
+  socket.destroy();
 }
 
 /** A problem response with the few headers every answer outside Fastify carries. */
