@@ -1,5 +1,14 @@
 import { randomBytes } from 'node:crypto';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Whether `value` is a UUID in its usual text form: what PostgreSQL's uuid type reads. Anything
+ * else sent to the database as a uuid is an error there, not a row that is not found.
+ */
+export const isUuid = (value: unknown): value is string =>
+  typeof value === 'string' && UUID.test(value);
+
 /**
  * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then randomness, so that ids made
  * in sequence sort (and index) in time order. The same kind Prisma makes for `@default(uuid(7))`,

@@ -127,6 +127,18 @@ describe('access tokens under attack (HS256)', () => {
     await expect401(forge(valid.header, { ...valid.payload, sid: 'not-a-uuid' }, TEST_JWT_SECRET));
   });
 
+  it.each([
+    ['dashes only', '-'.repeat(36)],
+    ['36 hex digits, no dashes', '0'.repeat(34) + 'ff'],
+    ['dashes misplaced', '0000-00000000-0000-0000-000000000000'],
+  ])(
+    'refuses a correctly signed token whose sid or sub is not a UUID (%s): 401, not 500',
+    async (_label, id) => {
+      await expect401(forge(valid.header, { ...valid.payload, sid: id }, TEST_JWT_SECRET));
+      await expect401(forge(valid.header, { ...valid.payload, sub: id }, TEST_JWT_SECRET));
+    },
+  );
+
   it('refuses another user’s session id in a forged-but-signed token (session and subject must match)', async () => {
     const other = await newAccount(t);
     const { payload } = decodeJwt(other.tokens.accessToken);

@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { jsonShapeProblem } from '../../common/http/json-body';
 import type { Principal } from '../../common/principal';
+import { isUuid } from '../../common/uuid';
 import { AppConfig } from '../../config/app-config';
 import { AuthStateCache } from '../principal/auth-state.cache';
 import type { UserRecord } from '../../users/user.record';
@@ -55,9 +56,6 @@ function hasAmbiguousJson(token: string): boolean {
     return true;
   }
 }
-
-const isUuid = (value: unknown): value is string =>
-  typeof value === 'string' && /^[0-9a-f-]{36}$/i.test(value);
 
 interface VerifiedToken {
   payload: AccessTokenPayload;

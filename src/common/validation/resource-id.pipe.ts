@@ -1,7 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { ApiException } from '../errors/api-exception';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../uuid';
 
 /**
  * An `:id` path parameter. Ids are UUIDs; anything else names no resource, so it is 404 like an
@@ -10,7 +9,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 @Injectable()
 export class ResourceIdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
-    if (!UUID.test(value)) throw new ApiException('not_found', { detail: 'No such resource' });
+    if (!isUuid(value)) throw new ApiException('not_found', { detail: 'No such resource' });
     return value.toLowerCase();
   }
 }
