@@ -125,8 +125,6 @@ function configureApp(
   timeouts: Record<keyof typeof HTTP_TIMEOUTS, number>,
 ): void {
   const fastify = app.getHttpAdapter().getInstance();
-  // JSON only: anything else is 415 instead of reaching a handler as a string.
-  fastify.removeContentTypeParser(['text/plain']);
   useStrictJsonBodies(fastify);
   useSecurityHeaders(fastify);
   fastify.addHook('onRequest', (request, _reply, done) => {

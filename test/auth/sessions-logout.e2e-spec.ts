@@ -71,6 +71,36 @@ describe('sessions, logout and password change', () => {
     });
   });
 
+  it.each(['text/plain;charset=UTF-8', 'application/x-www-form-urlencoded'])(
+    'body-less endpoints accept an empty body sent as %s (fetch, curl -d ""), and refuse a non-empty one with 415',
+    async (contentType) => {
+      const account = await newAccount(t);
+      const second = await login(t, account.email, account.password);
+      const send = (method: 'POST' | 'DELETE', url: string, accessToken: string, payload = '') =>
+        t.request({
+          method,
+          url,
+          headers: {
+            ...bearer(accessToken),
+            'content-type': contentType,
+            'content-length': String(payload.length),
+          },
+          payload,
+        });
+      const refused = await send('POST', '/auth/logout', second.accessToken, 'a=1');
+      expect([refused.statusCode, refused.json().code]).toEqual([415, 'unsupported_media_type']);
+      expect((await get(t, '/users/me', second.accessToken)).statusCode).toBe(200);
+      const secondSession = decodeJwt(second.accessToken).payload.sid as string;
+      expect(
+        (await send('DELETE', `/auth/sessions/${secondSession}`, account.tokens.accessToken))
+          .statusCode,
+      ).toBe(204);
+      expect((await get(t, '/users/me', second.accessToken)).statusCode).toBe(401);
+      expect((await send('POST', '/auth/logout', account.tokens.accessToken)).statusCode).toBe(204);
+      expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(401);
+    },
+  );
+
   it('body-less endpoints accept an empty body sent as application/json (many clients do)', async () => {
     const account = await newAccount(t);
     const second = await login(t, account.email, account.password);

@@ -1,5 +1,5 @@
 import { parse as parseJsonAst } from '@humanwhocodes/momoa';
-import type { FastifyInstance } from 'fastify';
+import { errorCodes, type FastifyInstance } from 'fastify';
 import { ApiException } from '../errors/api-exception';
 
 /** No request of ours nests deeper; deeper JSON is an attack on parsers, not a request. */
@@ -112,14 +112,22 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * refuses __proto__ and constructor.prototype keys), then jsonShapeProblem, as 400
  * validation_failed.
  *
+ * Bodies of any other type are 415.
+ *
  * An empty body is no body, whatever the Content-Type says: many HTTP clients send
  * `Content-Type: application/json` on every request, also on a logout or a DELETE that takes
- * none. Where a route needs a body, its schema answers 400 validation_failed as for any other
- * missing body.
+ * none, and others send their default type with an empty body (`text/plain` from fetch,
+ * `application/x-www-form-urlencoded` from curl -d ''). Where a route needs a body, its schema
+ * answers 400 validation_failed as for any other missing body.
  */
 export function useStrictJsonBodies(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
-  fastify.removeContentTypeParser('application/json');
+  fastify.removeContentTypeParser(['application/json', 'text/plain']);
+  // Known empty by its Content-Length; a chunked body of another type is refused unread.
+  fastify.addContentTypeParser('*', (request, _payload, done) => {
+    if (request.headers['content-length'] === '0') return done(null, undefined);
+    done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type']));
+  });
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
     const bytes = raw as Buffer;
     if (bytes.length === 0) return done(null, undefined);
