@@ -319,6 +319,7 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
     const res = await refresh(t, token);
     expect(res.statusCode).toBe(401);
     expect(res.json()).toMatchObject({ code: 'invalid_refresh_token' });
+    expect(res.headers['www-authenticate']).toBe('Bearer');
   });
 
   it('refuses an access token presented as a refresh token, revoking nothing', async () => {

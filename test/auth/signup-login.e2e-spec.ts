@@ -204,6 +204,8 @@ describe('sign-up and login', () => {
         return rest;
       };
       expect(headers(wrong)).toEqual(headers(unknown));
+      // RFC 9110: every 401 names a scheme; no token was involved, so no error code.
+      expect(wrong.headers['www-authenticate']).toBe('Bearer');
     });
 
     it('takes as long for an unknown email as for a wrong password (medians of 20 within 30%)', async () => {

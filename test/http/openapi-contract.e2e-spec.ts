@@ -113,6 +113,17 @@ describe('OpenAPI document', () => {
     expect(paths['/.well-known/jwks.json'].get.responses['503']).toBeUndefined();
   });
 
+  it('documents WWW-Authenticate on every 401', () => {
+    const unauthorized = CONTRACT.map((row) => [
+      row.operation,
+      operation(row).responses['401'],
+    ]).filter(([, response]) => response);
+    expect(unauthorized.length).toBeGreaterThan(10);
+    for (const [name, response] of unauthorized) {
+      expect([name, Object.keys(response.headers ?? {})]).toEqual([name, ['WWW-Authenticate']]);
+    }
+  });
+
   it('requires a request body where the contract has one; logout’s is optional', () => {
     const withBody = CONTRACT.filter((row) => operation(row).requestBody);
     for (const row of withBody) {

@@ -34,8 +34,12 @@ describe('users API', () => {
       expect(me.json()).toMatchObject({ id: account.id, email: account.email, isSuperuser: false });
       const anonymous = await get(t, '/users/me');
       expect(anonymous.statusCode).toBe(401);
-      expect(anonymous.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+      // RFC 6750 §3.1: no error code when no credentials were sent; one when a token was refused.
+      expect(anonymous.headers['www-authenticate']).toBe('Bearer');
       expect(anonymous.json()).toMatchObject({ code: 'invalid_token' });
+      const refused = await get(t, '/users/me', 'not-a-token');
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
     });
 
     it('PATCH changes the name and the email (canonical form)', async () => {

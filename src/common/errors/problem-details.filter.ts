@@ -19,6 +19,17 @@ export interface ProblemDetails {
   errors?: FieldError[];
 }
 
+/**
+ * The WWW-Authenticate challenge every 401 carries (RFC 9110 §11.6.1): Bearer, the scheme of
+ * the routes that need a caller, with RFC 6750's `invalid_token` error where a token or key was
+ * presented and refused. A 401 for missing credentials carries no error code (RFC 6750 §3.1), and
+ * neither does a failed login or refresh: no access token was involved.
+ */
+function challengeFor(exception: ApiException | undefined): string {
+  if (exception?.problem.challenge) return exception.problem.challenge;
+  return exception?.code === 'invalid_token' ? 'Bearer error="invalid_token"' : 'Bearer';
+}
+
 /** Seconds a client should wait before retrying while the database is away. */
 const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
@@ -120,9 +131,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       if (exception.problem.retryAfterSeconds !== undefined) {
         headers['retry-after'] = String(exception.problem.retryAfterSeconds);
       }
-      if (body.status === 401 && exception.code === 'invalid_token') {
-        headers['www-authenticate'] = 'Bearer error="invalid_token"';
-      }
+      if (body.status === 401) headers['www-authenticate'] = challengeFor(exception);
       return { problem: body, headers };
     }
 
@@ -162,7 +171,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const headers: Record<string, string> =
         code === 'service_unavailable'
           ? { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) }
-          : {};
+          : status === 401
+            ? { 'www-authenticate': challengeFor(undefined) }
+            : {};
       return { problem: problem(code, detail, CODE_BY_STATUS[status] ? status : 400), headers };
     }
 

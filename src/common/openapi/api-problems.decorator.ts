@@ -7,23 +7,30 @@ const RETRY_LATER: readonly ErrorCode[] = ['too_many_attempts', 'service_unavail
 
 /**
  * One documented error response: application/problem+json (the Problem schema, registered in
- * openapi.ts) carrying one of `codes`, with Retry-After where those codes have it.
+ * openapi.ts) carrying one of `codes`, with Retry-After where those codes have it, and
+ * WWW-Authenticate on a 401 (its status: a code's default status may be overridden).
  */
-export function problemResponse(codes: ErrorCode[], explanation?: string) {
+export function problemResponse(codes: ErrorCode[], explanation?: string, status?: number) {
   const description = codes.map((code) => `\`${code}\``).join(', ');
+  const headers = {
+    ...(codes.some((code) => RETRY_LATER.includes(code)) && {
+      'Retry-After': {
+        description: 'Seconds to wait before trying again',
+        schema: { type: 'integer' as const, minimum: 1 },
+      },
+    }),
+    ...(status === 401 && {
+      'WWW-Authenticate': {
+        description:
+          '`Bearer error="invalid_token"` when a token or key was refused, `Bearer` otherwise',
+        schema: { type: 'string' as const },
+      },
+    }),
+  };
   return {
     description: explanation ? `${description}: ${explanation}` : description,
     content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } },
-    ...(codes.some((code) => RETRY_LATER.includes(code))
-      ? {
-          headers: {
-            'Retry-After': {
-              description: 'Seconds to wait before trying again',
-              schema: { type: 'integer' as const, minimum: 1 },
-            },
-          },
-        }
-      : {}),
+    ...(Object.keys(headers).length > 0 && { headers }),
   };
 }
 
@@ -40,6 +47,8 @@ export function ApiProblems(...problems: (ErrorCode | [number, ErrorCode])[]) {
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   return applyDecorators(
-    ...[...byStatus].map(([status, codes]) => ApiResponse({ status, ...problemResponse(codes) })),
+    ...[...byStatus].map(([status, codes]) =>
+      ApiResponse({ status, ...problemResponse(codes, undefined, status) }),
+    ),
   );
 }
