@@ -7,12 +7,18 @@ import { ApiProblems } from '../common/openapi/api-problems.decorator';
 import { WithoutDatabase } from '../common/openapi/shared-problems';
 import { DatabaseHealthIndicator } from './database.health';
 
+/** One check's result, as terminus reports it. */
+const CheckSchema = z.object({
+  status: z.literal('up'),
+  responseTime: z.number().optional().meta({ description: 'How long the check took, in ms' }),
+});
+
 const ReadinessSchema = z
   .object({
     status: z.literal('ok'),
-    info: z.record(z.string(), z.object({ status: z.literal('up') })),
+    info: z.record(z.string(), CheckSchema),
     error: z.object({}),
-    details: z.record(z.string(), z.object({ status: z.literal('up') })),
+    details: z.record(z.string(), CheckSchema),
   })
   .meta({ id: 'Readiness' });
 

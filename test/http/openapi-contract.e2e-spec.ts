@@ -52,7 +52,10 @@ const CONTRACT: Row[] = [
 ];
 
 interface Operation {
-  responses: Record<string, { content?: Record<string, { schema?: { $ref?: string } }> }>;
+  responses: Record<
+    string,
+    { content?: Record<string, { schema?: { $ref?: string } }>; headers?: Record<string, unknown> }
+  >;
   security?: Record<string, string[]>[];
   requestBody?: unknown;
 }
@@ -114,13 +117,11 @@ describe('OpenAPI document', () => {
   });
 
   it('documents WWW-Authenticate on every 401', () => {
-    const unauthorized = CONTRACT.map((row) => [
-      row.operation,
-      operation(row).responses['401'],
-    ]).filter(([, response]) => response);
+    const unauthorized = CONTRACT.filter((row) => operation(row).responses['401']);
     expect(unauthorized.length).toBeGreaterThan(10);
-    for (const [name, response] of unauthorized) {
-      expect([name, Object.keys(response.headers ?? {})]).toEqual([name, ['WWW-Authenticate']]);
+    for (const row of unauthorized) {
+      const headers = Object.keys(operation(row).responses['401'].headers ?? {});
+      expect([row.operation, headers]).toEqual([row.operation, ['WWW-Authenticate']]);
     }
   });
 
@@ -174,23 +175,33 @@ describe('OpenAPI document', () => {
   });
 
   it.each([
-    ['/users', ['offset', 'limit', 'search']],
-    ['/audit-events', ['userId', 'type', 'since', 'offset', 'limit']],
-    ['/users/me/security-events', ['limit']],
-  ])('GET %s documents its query parameters, with their limits', (path, names) => {
-    const parameters = (
-      paths[path].get as unknown as {
-        parameters: { name: string; in: string; required: boolean; schema: any }[];
+    ['/users', ['offset', 'limit', 'search'], 50],
+    ['/audit-events', ['userId', 'type', 'since', 'offset', 'limit'], 50],
+    ['/users/me/security-events', ['limit'], 20],
+  ])(
+    'GET %s documents its query parameters, with their limits and defaults',
+    (path, names, limitDefault) => {
+      const parameters = (
+        paths[path].get as unknown as {
+          parameters: { name: string; in: string; required: boolean; schema: any }[];
+        }
+      ).parameters;
+      expect(parameters.map((parameter) => parameter.name).sort()).toEqual([...names].sort());
+      for (const parameter of parameters) {
+        expect(parameter).toMatchObject({ in: 'query', required: false });
+        expect(parameter.schema.type).toBeDefined();
       }
-    ).parameters;
-    expect(parameters.map((parameter) => parameter.name).sort()).toEqual([...names].sort());
-    for (const parameter of parameters) {
-      expect(parameter).toMatchObject({ in: 'query', required: false });
-      expect(parameter.schema.type).toBeDefined();
-    }
-    const limit = parameters.find((parameter) => parameter.name === 'limit')!;
-    expect(limit.schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 100 });
-  });
+      const limit = parameters.find((parameter) => parameter.name === 'limit')!;
+      expect(limit.schema).toEqual({
+        type: 'integer',
+        minimum: 1,
+        maximum: 100,
+        default: limitDefault,
+      });
+      const offset = parameters.find((parameter) => parameter.name === 'offset');
+      if (offset) expect(offset.schema).toMatchObject({ default: 0 });
+    },
+  );
 
   it('documents nothing the contract does not have, and no internal extension leaks', () => {
     const documented = Object.entries(paths).flatMap(([path, item]) =>

@@ -16,12 +16,15 @@ export function ApiQueryFields(schema: z.ZodObject<Record<string, z.ZodType>>): 
       const json = z.toJSONSchema(field, {
         target: 'openapi-3.0',
         io: 'input',
-      }) as { description?: string; format?: string; pattern?: string };
+      }) as { description?: string; format?: string; pattern?: string; default?: unknown };
       const { description, ...parameterSchema } = json;
       if (parameterSchema.format) delete parameterSchema.pattern;
+      // What an absent parameter becomes: toJSONSchema loses a default behind a preprocess.
+      const absent = field.safeParse(undefined);
+      if (absent.success && absent.data !== undefined) parameterSchema.default = absent.data;
       const options = {
         name,
-        required: !field.safeParse(undefined).success,
+        required: !absent.success,
         description,
         schema: parameterSchema,
       };
