@@ -252,6 +252,12 @@ describe('API keys', () => {
     expect((await get(t, '/auth/api-keys', account.tokens.accessToken)).json()).toEqual([]);
   });
 
+  it('takes a scope given twice as given once', async () => {
+    const account = await newAccount(t, 'keys-repeat');
+    const res = await createKey(account, { name: 'x', scopes: ['users:read', 'users:read'] });
+    expect([res.statusCode, res.json().scopes]).toEqual([201, ['users:read']]);
+  });
+
   it('allows at most 100 keys per user', async () => {
     const account = await newAccount(t, 'keys-100');
     for (let i = 0; i < 100; i++)

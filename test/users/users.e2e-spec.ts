@@ -274,6 +274,30 @@ describe('users API', () => {
       ).toMatchObject({ status: 400, code: 'validation_failed' });
     });
 
+    it('counts distinct roles against the limit of 32: repeats are dropped first', async () => {
+      const repeated = await post(
+        t,
+        '/users',
+        { email: uniqueEmail(), password: 'long-enough', roles: Array(40).fill('ops') },
+        bearer(admin.accessToken),
+      );
+      expect([repeated.statusCode, repeated.json().roles]).toEqual([201, ['ops']]);
+      const tooMany = await post(
+        t,
+        '/users',
+        {
+          email: uniqueEmail(),
+          password: 'long-enough',
+          roles: Array.from({ length: 33 }, (_, i) => `role-${i}`),
+        },
+        bearer(admin.accessToken),
+      );
+      expect(tooMany.statusCode).toBe(400);
+      expect(tooMany.json().errors).toEqual([
+        { field: 'roles', message: 'at most 32 different roles' },
+      ]);
+    });
+
     it('reads one user; an unknown or malformed id is 404', async () => {
       const account = await newAccount(t);
       expect((await get(t, `/users/${account.id}`, admin.accessToken)).json()).toMatchObject({

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { API_KEY_SCOPES } from '../../common/decorators/scopes.decorator';
-import { timestampField } from '../../common/validation/fields';
+import { distinctList, timestampField } from '../../common/validation/fields';
 import type { ApiKeyRecord } from './api-keys.repository';
 import { apiKeyCodec } from './api-key-codec';
 
@@ -10,12 +10,11 @@ const MAX_LIFETIME_MS = 10 * 365 * 24 * 3600 * 1000;
 export const CreateApiKeySchema = z
   .strictObject({
     name: z.string().trim().min(1).max(100).meta({ example: 'CI deploy job' }),
-    scopes: z
-      .array(z.enum(API_KEY_SCOPES))
-      .max(API_KEY_SCOPES.length)
-      .default([])
-      .transform((scopes) => [...new Set(scopes)])
-      .meta({ description: 'What the key may do; none means nothing' }),
+    scopes: distinctList(
+      z.array(z.enum(API_KEY_SCOPES)).default([]),
+      API_KEY_SCOPES.length,
+      'scopes',
+    ).meta({ description: 'What the key may do; none means nothing' }),
     expiresAt: timestampField
       .refine((date) => date.getTime() > Date.now(), { error: 'must be in the future' })
       .refine((date) => date.getTime() < Date.now() + MAX_LIFETIME_MS, {

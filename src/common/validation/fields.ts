@@ -41,14 +41,26 @@ export const fullNameField = z.string().trim().min(1).max(200).nullable();
 
 export const ROLE_PATTERN = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
 
-export const rolesField = z
-  .array(
+/**
+ * A list whose repeats are dropped before its length is checked against `max`: `["a", "a"]` is
+ * `["a"]`, not a list over its limit. (The body limit bounds what is read.)
+ */
+export function distinctList<T>(list: z.ZodType<T[]>, max: number, noun: string) {
+  return list
+    .transform((items) => [...new Set(items)])
+    .refine((items) => items.length <= max, { error: `at most ${max} different ${noun}` })
+    .meta({ maxItems: max });
+}
+
+export const rolesField = distinctList(
+  z.array(
     z.string().regex(ROLE_PATTERN, {
       error: 'roles are 1-64 characters: lower-case letters, digits and _ . : -',
     }),
-  )
-  .max(32)
-  .transform((roles) => [...new Set(roles)]);
+  ),
+  32,
+  'roles',
+);
 
 export const uuidField = z.uuid();
 
