@@ -9,6 +9,29 @@ export interface ClientInfo {
 
 const USER_AGENT_MAX = 512;
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A header's text. Node reads header bytes as Latin-1, but a client that sends bytes beyond
+ * ASCII in a User-Agent (an app's name in its own script) sends UTF-8: read as Latin-1, "Café"
+ * would be stored as "CafÃ©". Bytes that are not valid UTF-8 keep the Latin-1 reading.
+ */
+function headerText(value: string): string {
+  if (!/[\x80-\uffff]/.test(value)) return value;
+  try {
+    return utf8.decode(Buffer.from(value, 'latin1'));
+  } catch {
+    return value;
+  }
+}
+
+/** At most `max` UTF-16 units, never ending in half of a surrogate pair. */
+function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  return /[\ud800-\udbff]$/.test(cut) ? cut.slice(0, -1) : cut;
+}
+
 /**
  * The User-Agent (truncated), and the client IP: the socket's, or X-Forwarded-For's when the
  * request came through a TRUST_PROXY proxy (Fastify's trustProxy decides).
@@ -16,7 +39,8 @@ const USER_AGENT_MAX = 512;
 export function clientInfo(request: FastifyRequest): ClientInfo {
   const userAgent = request.headers['user-agent'];
   return {
-    userAgent: typeof userAgent === 'string' ? userAgent.slice(0, USER_AGENT_MAX) : null,
+    userAgent:
+      typeof userAgent === 'string' ? truncate(headerText(userAgent), USER_AGENT_MAX) : null,
     ip: request.ip ?? null,
   };
 }

@@ -8,6 +8,7 @@ import {
   refresh,
   superuserTokens,
 } from '../support/auth';
+import { connect, type AddressInfo } from 'node:net';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 describe('sessions, logout and password change', () => {
@@ -214,6 +215,40 @@ describe('sessions, logout and password change', () => {
         ip: '127.0.0.1',
         current: expect.any(Boolean),
       });
+    });
+
+    it('records a User-Agent sent in UTF-8 as its text (Node reads header bytes as Latin-1)', async () => {
+      const account = await newAccount(t);
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = t.app.getHttpServer().address() as AddressInfo;
+      /** Logs in over a real socket, with the User-Agent's bytes as given. */
+      const loginWithAgent = (agent: Buffer) =>
+        new Promise<number>((resolve, reject) => {
+          const body = JSON.stringify({ email: account.email, password: account.password });
+          const socket = connect(port, '127.0.0.1', () =>
+            socket.write(
+              Buffer.concat([
+                Buffer.from('POST /auth/login HTTP/1.1\r\nHost: x\r\nUser-Agent: '),
+                agent,
+                Buffer.from(
+                  `\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
+                    `Connection: close\r\n\r\n${body}`,
+                ),
+              ]),
+            ),
+          );
+          let answer = '';
+          socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+          socket.on('close', () => resolve(Number(answer.split(' ')[1])));
+          socket.on('error', reject);
+        });
+      expect(await loginWithAgent(Buffer.from('Café-App/1.0 (日本)', 'utf8'))).toBe(200);
+      // Not UTF-8: read as Latin-1, as HTTP has it.
+      expect(await loginWithAgent(Buffer.from('Caf\xe9-Legacy/2.0', 'latin1'))).toBe(200);
+      const agents = (await get(t, '/auth/sessions', account.tokens.accessToken))
+        .json()
+        .map((session: { userAgent: string }) => session.userAgent);
+      expect(agents).toEqual(expect.arrayContaining(['Café-App/1.0 (日本)', 'Café-Legacy/2.0']));
     });
 
     it('revokes one of your sessions; another user’s, an unknown or a malformed id is 404', async () => {
