@@ -102,10 +102,10 @@ describe('OpenAPI document', () => {
     }
   });
 
-  it('documents the shell’s errors: 413 and 415 wherever a body is read, 415 everywhere, 503 where the database is needed', () => {
+  it('documents the shell’s errors: 400 and 415 everywhere, 413 wherever a body is read, 503 where the database is needed', () => {
     for (const row of CONTRACT) {
       const { responses } = operation(row);
-      const shell = row.operation.startsWith('GET ') ? ['415'] : ['413', '415'];
+      const shell = row.operation.startsWith('GET ') ? ['400', '415'] : ['400', '413', '415'];
       expect([row.operation, Object.keys(responses)]).toEqual([
         row.operation,
         expect.arrayContaining(shell),

@@ -307,6 +307,17 @@ describe('users API', () => {
         (await get(t, '/users/00000000-0000-7000-8000-000000000000', admin.accessToken)).statusCode,
       ).toBe(404);
       expect((await get(t, '/users/1%20OR%201=1', admin.accessToken)).statusCode).toBe(404);
+      // Ids no UUID check sees: refused by the string checks and the router before it.
+      for (const id of ['%00', 'a'.repeat(101)]) {
+        const res = await get(t, `/users/${id}`, admin.accessToken);
+        expect([id, res.statusCode, res.json().code]).toEqual([id, 404, 'not_found']);
+      }
+      // Not a URL at all: 400, saying why.
+      const malformed = await get(t, '/users/%ZZ', admin.accessToken);
+      expect([malformed.statusCode, malformed.json().detail]).toEqual([
+        400,
+        'The URL is not valid (a malformed percent-encoding)',
+      ]);
     });
 
     it('updates a user; roles and superuser changes apply to their existing tokens at once', async () => {

@@ -52,6 +52,12 @@ const FASTIFY_ERRORS: Record<string, { code: ErrorCode; detail: string }> = {
     detail: 'The body is not valid JSON',
   },
   FST_ERR_CTP_INVALID_TYPE: { code: 'unsupported_media_type', detail: 'Invalid Content-Type' },
+  // A path parameter longer than any id: it names no resource (as a non-UUID id does not).
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'not_found', detail: 'No such resource' },
+  FST_ERR_BAD_URL: {
+    code: 'validation_failed',
+    detail: 'The URL is not valid (a malformed percent-encoding)',
+  },
 };
 
 /** For HttpExceptions raised by Nest itself (unknown route, …) and other libraries. */

@@ -12,7 +12,8 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 /**
  * Adds the error responses that come from the application shell rather than from a route, so
- * that every operation in the document lists them: the body limit and JSON-only bodies wherever
+ * that every operation in the document lists them: 400 for a request that is not valid HTTP
+ * (wherever a route lists no 400 of its own), the body limit and JSON-only bodies wherever
  * a body is read (every method but GET, also where the operation takes none: a body sent there
  * is read, and refused), compressed requests everywhere, 403 for an API key where it is not
  * accepted, and 503 when the database cannot be reached (within 5 seconds, with Retry-After) for
@@ -23,6 +24,10 @@ export function documentSharedProblems(document: OpenAPIObject): void {
     for (const [method, operation] of METHODS.map((method) => [method, item[method]] as const)) {
       if (!operation) continue;
       const responses = operation.responses;
+      responses[ERROR_CODES.validation_failed.status] ??= problemResponse(
+        ['validation_failed'],
+        'the request is not valid HTTP: a URL with a malformed percent-encoding, no Host header',
+      );
       if (method !== 'get') {
         const body = operation.requestBody ? 'the body' : 'a body (this operation takes none)';
         responses[ERROR_CODES.payload_too_large.status] ??= problemResponse(

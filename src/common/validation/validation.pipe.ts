@@ -50,6 +50,10 @@ class ValidationPipe extends StandardSchemaValidationPipe {
   override async transform<T = unknown>(value: T, metadata: ArgumentMetadata): Promise<T> {
     // Custom parameter decorators (@CurrentUser) carry our own values, not the client's.
     const malformed = metadata.type === 'custom' ? [] : malformedStrings(value);
+    // A path that cannot name a resource names none: 404, as for an id that is not a UUID.
+    if (malformed.length && metadata.type === 'param') {
+      throw new ApiException('not_found', { detail: 'No such resource' });
+    }
     if (malformed.length) {
       throw new ApiException('validation_failed', {
         detail: 'The request is not valid; see errors',
