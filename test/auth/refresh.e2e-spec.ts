@@ -33,6 +33,21 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
     );
   const deleteUser = (id: string, admin: TokenPair) =>
     t.request({ method: 'DELETE', url: `/users/${id}`, headers: bearer(admin.accessToken) });
+  /** Runs the hourly cleanup's statement: its count, or the error it failed with. */
+  const startCleanup = () => {
+    const run = {
+      settled: false,
+      result: t.app
+        .get(SessionsRepository)
+        .deleteEnded(new Date(Date.now() - 24 * 3600 * 1000))
+        .then(
+          (count): number | string => count,
+          (error: Error) => error.message,
+        )
+        .finally(() => (run.settled = true)),
+    };
+    return run;
+  };
   const liveTokens = async (sessionId: string) =>
     (
       await t.db.query<{ n: number }>(
@@ -242,20 +257,12 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
     try {
       const deletion = deleteUser(account.id, admin);
       await untilWaitingOnLocks(t, 1);
-      let settled = false;
-      const cleanup = t.app
-        .get(SessionsRepository)
-        .deleteEnded(new Date(Date.now() - 24 * 3600 * 1000))
-        .then(
-          (count) => count,
-          (error: Error) => error.message,
-        )
-        .finally(() => (settled = true));
+      const cleanup = startCleanup();
       // The cleanup either finishes, or waits for a lock (the deletion's).
-      await within(5_000, async () => settled || (await waitingOnLocks(t)) >= 2);
+      await within(5_000, async () => cleanup.settled || (await waitingOnLocks(t)) >= 2);
       await holder.query('COMMIT');
       expect((await deletion).statusCode).toBe(204);
-      expect(typeof (await cleanup)).toBe('number');
+      expect(await cleanup.result).toEqual(expect.any(Number));
     } finally {
       await holder.end();
     }
@@ -283,22 +290,14 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
       later,
     ]);
     try {
-      let settled = false;
-      const cleanup = t.app
-        .get(SessionsRepository)
-        .deleteEnded(new Date(Date.now() - 24 * 3600 * 1000))
-        .then(
-          (count) => count,
-          (error: Error) => error.message,
-        )
-        .finally(() => (settled = true));
-      await within(5_000, async () => settled || (await waitingOnLocks(t)) >= 1);
-      const cleanupWaited = !settled;
+      const cleanup = startCleanup();
+      await within(5_000, async () => cleanup.settled || (await waitingOnLocks(t)) >= 1);
+      const cleanupWaited = !cleanup.settled;
       const deletion = deleteUser(account.id, admin);
       await untilWaitingOnLocks(t, cleanupWaited ? 2 : 1);
       await holder.query('COMMIT');
       expect((await deletion).statusCode).toBe(204);
-      expect(await cleanup).toEqual(expect.any(Number));
+      expect(await cleanup.result).toEqual(expect.any(Number));
       // The cleanup skips what others hold: it never waits for a session's lock.
       expect(cleanupWaited).toBe(false);
     } finally {
