@@ -2,7 +2,7 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { randomUUID } from 'node:crypto';
 import type { Response } from 'light-my-request';
-import { bearer, get, newAccount, post, superuserTokens, uniqueEmail } from '../support/auth';
+import { bearer, newAccount, superuserTokens, uniqueEmail } from '../support/auth';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 /**
@@ -55,159 +55,101 @@ describe('responses against the OpenAPI document', () => {
     expect([operation, status, valid ? null : validate.errors]).toEqual([operation, status, null]);
   }
 
+  interface Call {
+    /** Values for the path's `{name}`s (a random UUID where none is given). */
+    ids?: Record<string, string>;
+    query?: string;
+    token?: string;
+    body?: object | string;
+    headers?: Record<string, string>;
+  }
+
+  /** Sends `operation` ("PATCH /users/{id}") and checks the answer against the document. */
+  async function call(operation: string, options: Call = {}): Promise<Response> {
+    const [method, template] = operation.split(' ');
+    const path = template.replace(
+      /\{(\w+)\}/g,
+      (_, name: string) => options.ids?.[name] ?? randomUUID(),
+    );
+    const res = await t.request({
+      method,
+      url: path + (options.query ?? ''),
+      payload: options.body,
+      headers: { ...(options.token && bearer(options.token)), ...options.headers },
+    });
+    expectDocumented(operation, res);
+    return res;
+  }
+
   it('answers the Auth operations as documented', async () => {
     const email = uniqueEmail('documented');
     const password = 'documented-password';
-    expectDocumented('POST /auth/signup', await post(t, '/auth/signup', { email, password }));
-    expectDocumented('POST /auth/signup', await post(t, '/auth/signup', { email, password }));
-    expectDocumented('POST /auth/signup', await post(t, '/auth/signup', { email: 'nope' }));
-    const loggedIn = await post(t, '/auth/login', { email, password });
-    expectDocumented('POST /auth/login', loggedIn);
-    expectDocumented(
-      'POST /auth/login',
-      await post(t, '/auth/login', { email, password: 'wrong-password' }),
-    );
-    const tokens = loggedIn.json();
-    const rotated = await post(t, '/auth/refresh', { refreshToken: tokens.refreshToken });
-    expectDocumented('POST /auth/refresh', rotated);
-    expectDocumented(
-      'POST /auth/refresh',
-      await post(t, '/auth/refresh', { refreshToken: tokens.refreshToken + 'x' }),
-    );
-    const { accessToken } = rotated.json();
-    expectDocumented('GET /auth/sessions', await get(t, '/auth/sessions', accessToken));
-    expectDocumented('GET /auth/sessions', await get(t, '/auth/sessions'));
-    expectDocumented(
-      'DELETE /auth/sessions/{id}',
-      await t.request({
-        method: 'DELETE',
-        url: `/auth/sessions/${randomUUID()}`,
-        headers: bearer(accessToken),
-      }),
-    );
-    const created = await post(
-      t,
-      '/auth/api-keys',
-      { name: 'documented', scopes: ['users:read'] },
-      bearer(accessToken),
-    );
-    expectDocumented('POST /auth/api-keys', created);
-    expectDocumented('GET /auth/api-keys', await get(t, '/auth/api-keys', accessToken));
-    expectDocumented(
-      'GET /users/me',
-      await t.request({
-        method: 'GET',
-        url: '/users/me',
-        headers: { 'x-api-key': created.json().key },
-      }),
-    );
-    expectDocumented(
-      'DELETE /auth/api-keys/{id}',
-      await t.request({
-        method: 'DELETE',
-        url: `/auth/api-keys/${created.json().id}`,
-        headers: bearer(accessToken),
-      }),
-    );
-    expectDocumented(
-      'POST /auth/password-reset/request',
-      await post(t, '/auth/password-reset/request', { email }),
-    );
-    expectDocumented(
-      'POST /auth/password-reset/confirm',
-      await post(t, '/auth/password-reset/confirm', {
-        token: 'A'.repeat(43),
-        newPassword: 'another-password',
-      }),
-    );
-    expectDocumented(
-      'POST /auth/logout',
-      await post(t, '/auth/logout', undefined, bearer(accessToken)),
-    );
-    expectDocumented('POST /auth/logout-all', await post(t, '/auth/logout-all'));
-    expectDocumented(
-      'POST /auth/login',
-      await t.request({
-        method: 'POST',
-        url: '/auth/login',
-        headers: { 'content-type': 'text/plain' },
-        payload: 'email=a',
-      }),
-    );
+    await call('POST /auth/signup', { body: { email, password } });
+    await call('POST /auth/signup', { body: { email, password } });
+    await call('POST /auth/signup', { body: { email: 'nope' } });
+    const tokens = (await call('POST /auth/login', { body: { email, password } })).json();
+    await call('POST /auth/login', { body: { email, password: 'wrong-password' } });
+    await call('POST /auth/login', { body: 'email=a', headers: { 'content-type': 'text/plain' } });
+    const rotated = await call('POST /auth/refresh', {
+      body: { refreshToken: tokens.refreshToken },
+    });
+    await call('POST /auth/refresh', { body: { refreshToken: tokens.refreshToken + 'x' } });
+    const token = rotated.json().accessToken as string;
+    await call('GET /auth/sessions', { token });
+    await call('GET /auth/sessions');
+    await call('DELETE /auth/sessions/{id}', { token });
+    const key = (
+      await call('POST /auth/api-keys', {
+        token,
+        body: { name: 'documented', scopes: ['users:read'] },
+      })
+    ).json();
+    await call('GET /auth/api-keys', { token });
+    await call('GET /users/me', { headers: { 'x-api-key': key.key } });
+    await call('DELETE /auth/api-keys/{id}', { token, ids: { id: key.id } });
+    await call('POST /auth/password-reset/request', { body: { email } });
+    await call('POST /auth/password-reset/confirm', {
+      body: { token: 'A'.repeat(43), newPassword: 'another-password' },
+    });
+    await call('POST /auth/logout', { token });
+    await call('POST /auth/logout-all');
   });
 
   it('answers the Users operations as documented', async () => {
     const account = await newAccount(t, 'documented-user');
-    const admin = await superuserTokens(t);
-    const { accessToken } = account.tokens;
-    expectDocumented('GET /users/me', await get(t, '/users/me', accessToken));
-    expectDocumented('GET /users/me', await get(t, '/users/me'));
-    expectDocumented(
-      'PATCH /users/me',
-      await t.request({
-        method: 'PATCH',
-        url: '/users/me',
-        headers: bearer(accessToken),
-        payload: { fullName: 'Documented Person' },
-      }),
-    );
-    expectDocumented(
-      'PATCH /users/me',
-      await t.request({
-        method: 'PATCH',
-        url: '/users/me',
-        headers: bearer(accessToken),
-        payload: { isSuperuser: true },
-      }),
-    );
-    expectDocumented(
-      'POST /users/me/password',
-      await post(
-        t,
-        '/users/me/password',
-        { currentPassword: 'not-the-password', newPassword: 'another-password' },
-        bearer(accessToken),
-      ),
-    );
-    expectDocumented(
-      'GET /users/me/security-events',
-      await get(t, '/users/me/security-events', accessToken),
-    );
-    expectDocumented('GET /users', await get(t, '/users?limit=2', admin.accessToken));
-    expectDocumented('GET /users', await get(t, '/users?limit=0', admin.accessToken));
-    expectDocumented('GET /users', await get(t, '/users', accessToken));
-    const createdUser = await post(
-      t,
-      '/users',
-      { email: uniqueEmail('documented-admin'), password: 'documented-password', roles: ['a'] },
-      bearer(admin.accessToken),
-    );
-    expectDocumented('POST /users', createdUser);
-    expectDocumented('GET /users/{id}', await get(t, `/users/${account.id}`, admin.accessToken));
-    expectDocumented('GET /users/{id}', await get(t, `/users/${randomUUID()}`, admin.accessToken));
-    expectDocumented(
-      'PATCH /users/{id}',
-      await t.request({
-        method: 'PATCH',
-        url: `/users/${createdUser.json().id}`,
-        headers: bearer(admin.accessToken),
-        payload: { isActive: false },
-      }),
-    );
-    expectDocumented(
-      'DELETE /users/{id}',
-      await t.request({
-        method: 'DELETE',
-        url: `/users/${createdUser.json().id}`,
-        headers: bearer(admin.accessToken),
-      }),
-    );
-    expectDocumented('GET /audit-events', await get(t, '/audit-events?limit=5', admin.accessToken));
+    const token = account.tokens.accessToken;
+    const admin = (await superuserTokens(t)).accessToken;
+    await call('GET /users/me', { token });
+    await call('GET /users/me');
+    await call('PATCH /users/me', { token, body: { fullName: 'Documented Person' } });
+    await call('PATCH /users/me', { token, body: { isSuperuser: true } });
+    await call('POST /users/me/password', {
+      token,
+      body: { currentPassword: 'not-the-password', newPassword: 'another-password' },
+    });
+    await call('GET /users/me/security-events', { token });
+    await call('GET /users', { token: admin, query: '?limit=2' });
+    await call('GET /users', { token: admin, query: '?limit=0' });
+    await call('GET /users', { token });
+    const created = await call('POST /users', {
+      token: admin,
+      body: {
+        email: uniqueEmail('documented-admin'),
+        password: 'documented-password',
+        roles: ['a'],
+      },
+    });
+    const ids = { id: created.json().id as string };
+    await call('GET /users/{id}', { token: admin, ids });
+    await call('GET /users/{id}', { token: admin });
+    await call('PATCH /users/{id}', { token: admin, ids, body: { isActive: false } });
+    await call('DELETE /users/{id}', { token: admin, ids });
+    await call('GET /audit-events', { token: admin, query: '?limit=5' });
   });
 
   it('answers Discovery and operations as documented', async () => {
-    expectDocumented('GET /.well-known/jwks.json', await get(t, '/.well-known/jwks.json'));
-    expectDocumented('GET /health/live', await get(t, '/health/live'));
-    expectDocumented('GET /health/ready', await get(t, '/health/ready'));
+    await call('GET /.well-known/jwks.json');
+    await call('GET /health/live');
+    await call('GET /health/ready');
   });
 });
