@@ -21,6 +21,26 @@ describe('sessions, logout and password change', () => {
   const del = (url: string, accessToken: string) =>
     t.request({ method: 'DELETE', url, headers: bearer(accessToken) });
 
+  let listening: Promise<number> | undefined;
+  /**
+   * Sends `request` (the bytes of one HTTP request, asking to close the connection) over a real
+   * socket, for what inject cannot send: chunked bodies, header bytes as they are on the wire.
+   * Answers the response's status.
+   */
+  async function rawStatus(request: Buffer | string): Promise<number> {
+    listening ??= t.app
+      .listen({ port: 0, host: '127.0.0.1' })
+      .then(() => (t.app.getHttpServer().address() as AddressInfo).port);
+    const port = await listening;
+    return new Promise<number>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(request));
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.on('close', () => resolve(Number(answer.split(' ')[1])));
+      socket.on('error', reject);
+    });
+  }
+
   describe('POST /auth/logout', () => {
     it('with a bearer token: 204, that session ends (access and refresh tokens), others stay', async () => {
       const account = await newAccount(t);
@@ -88,6 +108,23 @@ describe('sessions, logout and password change', () => {
           },
           payload,
         });
+      // Sent chunked, or with no length at all: empty too.
+      for (const framing of ['Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n', '\r\n']) {
+        const third = await login(t, account.email, account.password);
+        const status = await rawStatus(
+          `POST /auth/logout HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${third.accessToken}\r\n` +
+            `Content-Type: ${contentType}\r\nConnection: close\r\n${framing}`,
+        );
+        expect([JSON.stringify(framing), status]).toEqual([JSON.stringify(framing), 204]);
+      }
+      // An unknown route stays 404, whatever its body.
+      const unknown = await t.request({
+        method: 'POST',
+        url: '/auth/nowhere',
+        headers: { 'content-type': contentType },
+        payload: 'a=1',
+      });
+      expect(unknown.statusCode).toBe(404);
       const refused = await send('POST', '/auth/logout', second.accessToken, 'a=1');
       expect([refused.statusCode, refused.json().code]).toEqual([415, 'unsupported_media_type']);
       expect((await get(t, '/users/me', second.accessToken)).statusCode).toBe(200);
@@ -219,29 +256,20 @@ describe('sessions, logout and password change', () => {
 
     it('records a User-Agent sent in UTF-8 as its text (Node reads header bytes as Latin-1)', async () => {
       const account = await newAccount(t);
-      await t.app.listen({ port: 0, host: '127.0.0.1' });
-      const { port } = t.app.getHttpServer().address() as AddressInfo;
       /** Logs in over a real socket, with the User-Agent's bytes as given. */
-      const loginWithAgent = (agent: Buffer) =>
-        new Promise<number>((resolve, reject) => {
-          const body = JSON.stringify({ email: account.email, password: account.password });
-          const socket = connect(port, '127.0.0.1', () =>
-            socket.write(
-              Buffer.concat([
-                Buffer.from('POST /auth/login HTTP/1.1\r\nHost: x\r\nUser-Agent: '),
-                agent,
-                Buffer.from(
-                  `\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
-                    `Connection: close\r\n\r\n${body}`,
-                ),
-              ]),
+      const loginWithAgent = (agent: Buffer) => {
+        const body = JSON.stringify({ email: account.email, password: account.password });
+        return rawStatus(
+          Buffer.concat([
+            Buffer.from('POST /auth/login HTTP/1.1\r\nHost: x\r\nUser-Agent: '),
+            agent,
+            Buffer.from(
+              `\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n` +
+                `Connection: close\r\n\r\n${body}`,
             ),
-          );
-          let answer = '';
-          socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-          socket.on('close', () => resolve(Number(answer.split(' ')[1])));
-          socket.on('error', reject);
-        });
+          ]),
+        );
+      };
       expect(await loginWithAgent(Buffer.from('Café-App/1.0 (日本)', 'utf8'))).toBe(200);
       // Not UTF-8: read as Latin-1, as HTTP has it.
       expect(await loginWithAgent(Buffer.from('Caf\xe9-Legacy/2.0', 'latin1'))).toBe(200);

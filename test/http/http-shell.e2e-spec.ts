@@ -406,6 +406,16 @@ describe('CORS', () => {
         headers: { origin: 'https://evil.example.com' },
       });
       expect(simple.headers['access-control-allow-origin']).toBeUndefined();
+      // What a browser's script may read of an answer: the request id, and why it was refused.
+      const refused = await t.request({
+        method: 'GET',
+        url: '/users/me',
+        headers: { origin: 'https://app.example.com' },
+      });
+      expect(refused.statusCode).toBe(401);
+      expect(String(refused.headers['access-control-expose-headers']).split(/,\s*/).sort()).toEqual(
+        ['retry-after', 'www-authenticate', 'x-request-id'],
+      );
     } finally {
       await t.close();
     }

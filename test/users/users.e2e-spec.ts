@@ -40,6 +40,17 @@ describe('users API', () => {
       const refused = await get(t, '/users/me', 'not-a-token');
       expect(refused.statusCode).toBe(401);
       expect(refused.headers['www-authenticate']).toBe('Bearer error="invalid_token"');
+      const challenge = async (headers: Record<string, string>, url = '/users/me') => {
+        const res = await t.request({ method: url === '/users/me' ? 'GET' : 'POST', url, headers });
+        return [res.statusCode, res.headers['www-authenticate']];
+      };
+      expect(await challenge({ 'x-api-key': 'ak_not-a-key' })).toEqual([
+        401,
+        'Bearer error="invalid_token"',
+      ]);
+      // Another scheme is no bearer credential; nor is nothing, where logout answers the 401.
+      expect(await challenge({ authorization: 'Basic YTpi' })).toEqual([401, 'Bearer']);
+      expect(await challenge({}, '/auth/logout')).toEqual([401, 'Bearer']);
     });
 
     it('PATCH changes the name and the email (canonical form)', async () => {

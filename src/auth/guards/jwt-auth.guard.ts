@@ -72,10 +72,7 @@ export class JwtAuthGuard implements CanActivate {
       );
       return true;
     }
-    if (authorization === undefined) {
-      if (policy.optional) return true;
-      throw new ApiException('invalid_token', { detail: TOKEN_REQUIRED, challenge: 'Bearer' });
-    }
+    if (policy.optional && authorization === undefined) return true;
     let principal: Principal;
     try {
       principal = await this.authenticate(request);
@@ -160,10 +157,11 @@ export class JwtAuthGuard implements CanActivate {
   }
 }
 
-const TOKEN_REQUIRED = 'A valid access token is required (Authorization: Bearer <token>)';
-
 function invalidToken(info: unknown): ApiException {
   return new ApiException('invalid_token', {
-    detail: info instanceof TokenExpiredError ? 'The access token has expired' : TOKEN_REQUIRED,
+    detail:
+      info instanceof TokenExpiredError
+        ? 'The access token has expired'
+        : 'A valid access token is required (Authorization: Bearer <token>)',
   });
 }

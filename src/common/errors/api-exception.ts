@@ -21,8 +21,6 @@ export interface ApiExceptionOptions {
   retryAfterSeconds?: number;
   /** Per-field problems, for validation_failed. */
   errors?: FieldError[];
-  /** A 401's WWW-Authenticate challenge, where the filter's default for its code does not fit. */
-  challenge?: string;
 }
 
 /** The one exception type services throw for a client-facing failure; rendered as problem+json. */

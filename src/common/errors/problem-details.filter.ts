@@ -5,7 +5,7 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { firstLine, isDatabaseUnavailableError } from '../../database/prisma-errors';
 import { ApiException, type FieldError } from './api-exception';
 import { ERROR_CODES, PROBLEM_CONTENT_TYPE, problemType, type ErrorCode } from './error-codes';
@@ -21,13 +21,15 @@ export interface ProblemDetails {
 
 /**
  * The WWW-Authenticate challenge every 401 carries (RFC 9110 §11.6.1): Bearer, the scheme of
- * the routes that need a caller, with RFC 6750's `invalid_token` error where a token or key was
- * presented and refused. A 401 for missing credentials carries no error code (RFC 6750 §3.1), and
- * neither does a failed login or refresh: no access token was involved.
+ * the routes that need a caller, with RFC 6750's `invalid_token` error only where the request
+ * presented a bearer token or an API key and it was refused. Without credentials, or with
+ * another scheme, there is no error code (RFC 6750 §3.1); nor for a failed login or refresh,
+ * where no access token was involved.
  */
-function challengeFor(exception: ApiException | undefined): string {
-  if (exception?.problem.challenge) return exception.problem.challenge;
-  return exception?.code === 'invalid_token' ? 'Bearer error="invalid_token"' : 'Bearer';
+function challengeFor(code: string, headers: FastifyRequest['headers']): string {
+  const presented =
+    /^bearer\s/i.test(headers.authorization ?? '') || headers['x-api-key'] !== undefined;
+  return code === 'invalid_token' && presented ? 'Bearer error="invalid_token"' : 'Bearer';
 }
 
 /** Seconds a client should wait before retrying while the database is away. */
@@ -121,6 +123,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       error: (message) => reply.log.error({ context: 'Errors' }, message),
     };
     const { problem: body, headers } = this.render(exception, log);
+    if (body.status === 401)
+      headers['www-authenticate'] = challengeFor(body.code, reply.request.headers);
     if (reply.sent) return;
     void reply.status(body.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
   }
@@ -137,7 +141,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       if (exception.problem.retryAfterSeconds !== undefined) {
         headers['retry-after'] = String(exception.problem.retryAfterSeconds);
       }
-      if (body.status === 401) headers['www-authenticate'] = challengeFor(exception);
       return { problem: body, headers };
     }
 
@@ -177,9 +180,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const headers: Record<string, string> =
         code === 'service_unavailable'
           ? { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) }
-          : status === 401
-            ? { 'www-authenticate': challengeFor(undefined) }
-            : {};
+          : {};
       return { problem: problem(code, detail, CODE_BY_STATUS[status] ? status : 400), headers };
     }
 

@@ -123,9 +123,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function useStrictJsonBodies(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser(['application/json', 'text/plain']);
-  // Known empty by its Content-Length; a chunked body of another type is refused unread.
-  fastify.addContentTypeParser('*', (request, _payload, done) => {
-    if (request.headers['content-length'] === '0') return done(null, undefined);
+  // Read (within the body limit) to know whether it is empty, however it was sent. An unknown
+  // route is 404 whatever its body, as it is when no parser matches.
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (request, raw, done) => {
+    if (request.is404 || (raw as Buffer).length === 0) return done(null, undefined);
     done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type']));
   });
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
