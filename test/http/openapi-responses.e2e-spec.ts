@@ -147,6 +147,21 @@ describe('responses against the OpenAPI document', () => {
     await call('GET /audit-events', { token: admin, query: '?limit=5' });
   });
 
+  it('documents request bodies no stricter than the service: a role or a scope given twice', () => {
+    // The service takes these (test/users, test/auth/api-keys); a validating client must too.
+    const accepts = (schema: string, body: object) =>
+      ajv.validate({ $ref: `openapi#/components/schemas/${schema}` }, body);
+    const roles = Array<string>(40).fill('ops');
+    expect(accepts('CreateUserRequest', { email: 'a@example.com', password: 'pw', roles })).toBe(
+      true,
+    );
+    expect(accepts('UpdateUserRequest', { roles })).toBe(true);
+    expect(
+      accepts('CreateApiKeyRequest', { name: 'x', scopes: ['users:read', 'users:read'] }),
+    ).toBe(true);
+    expect(accepts('CreateApiKeyRequest', { name: 'x', scopes: ['admin'] })).toBe(false);
+  });
+
   it('answers Discovery and operations as documented', async () => {
     await call('GET /.well-known/jwks.json');
     await call('GET /health/live');
