@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { z } from 'zod';
 
 /**
- * Whether `value` is a UUID in its usual text form: what PostgreSQL's uuid type reads. Anything
- * else sent to the database as a uuid is an error there, not a row that is not found.
+ * Whether `value` is a UUID in its usual text form (8-4-4-4-12 hex digits, any version): the one
+ * rule for ids a client sends, the same as `uuidField`'s (zod's guid). Stricter than PostgreSQL's
+ * uuid input, on purpose: what the database would refuse is an error there, not a row not found,
+ * and its other forms (no dashes, braces) are not ours.
  */
 export const isUuid = (value: unknown): value is string =>
-  typeof value === 'string' && UUID.test(value);
+  typeof value === 'string' && z.regexes.guid.test(value);
 
 /**
  * A UUID version 7 (RFC 9562): 48 bits of Unix milliseconds, then randomness, so that ids made

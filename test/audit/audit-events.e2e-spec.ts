@@ -213,6 +213,13 @@ describe('audit trail', () => {
     });
   });
 
+  it('takes any UUID as userId, as a path id is (a nil-like one matches nothing)', async () => {
+    expect(await adminEvents('userId=00000000-0000-0000-0000-000000000001')).toEqual({
+      data: [],
+      count: 0,
+    });
+  });
+
   it('refuses bad queries with 400 validation_failed', async () => {
     for (const query of [
       'since=0000-01-01T00:00:00Z',

@@ -130,7 +130,6 @@ describe('access tokens under attack (HS256)', () => {
   it.each([
     ['dashes only', '-'.repeat(36)],
     ['36 hex digits, no dashes', '0'.repeat(34) + 'ff'],
-    ['dashes misplaced', '0000-00000000-0000-0000-000000000000'],
   ])(
     'refuses a correctly signed token whose sid or sub is not a UUID (%s): 401, not 500',
     async (_label, id) => {

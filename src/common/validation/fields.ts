@@ -63,7 +63,8 @@ export const rolesField = distinctList(
   'roles',
 );
 
-export const uuidField = z.uuid();
+/** An id a client sends: a UUID of any version (see isUuid, the same rule). */
+export const uuidField = z.guid();
 
 /**
  * A whole number in a query string, written in decimal digits. `z.coerce.number()` would take
