@@ -1,5 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { decodeUtf8 } from './utf8';
 
 /** Who is on the other end of a request, as sessions and audit events record it. */
 export interface ClientInfo {
@@ -9,8 +10,6 @@ export interface ClientInfo {
 
 const USER_AGENT_MAX = 512;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * A header's text. Node reads header bytes as Latin-1, but a client that sends bytes beyond
  * ASCII in a User-Agent (an app's name in its own script) sends UTF-8: read as Latin-1, "Café"
@@ -18,11 +17,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 function headerText(value: string): string {
   if (!/[\x80-\uffff]/.test(value)) return value;
-  try {
-    return utf8.decode(Buffer.from(value, 'latin1'));
-  } catch {
-    return value;
-  }
+  return decodeUtf8(Buffer.from(value, 'latin1')) ?? value;
 }
 
 /** At most `max` UTF-16 units, never ending in half of a surrogate pair. */

@@ -225,9 +225,8 @@ export class SessionsRepository {
         id: where.notId ? { equals: where.id, not: where.notId } : where.id,
         userId: where.userId,
         revokedAt: null,
-        // User-wide, only sessions that have not expired: expired ones are the hourly cleanup's,
-        // which deletes them in an order of its own (two statements locking one set of rows in
-        // different orders can deadlock).
+        // User-wide, only sessions that have not expired: an expired one has ended already, and
+        // is the hourly cleanup's to delete.
         ...(where.id === undefined && { expiresAt: { gt: now } }),
       },
       data: { revokedAt: now, revokedReason: reason },

@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { PROBLEM_CONTENT_TYPE, type ErrorCode } from './error-codes';
+import { NO_SUCH_RESOURCE, PROBLEM_CONTENT_TYPE, type ErrorCode } from './error-codes';
 import { problem } from './problem-details.filter';
 
 /**
@@ -36,7 +36,7 @@ export function expectationFailed(_request: IncomingMessage, response: ServerRes
  * socket over for a tunnel, so the answer goes on it raw and the connection is closed.
  */
 export function connectNotFound(_request: IncomingMessage, socket: Socket): void {
-  writeRawProblem(socket, 404, 'not_found', 'No such resource');
+  writeRawProblem(socket, 404, 'not_found', NO_SUCH_RESOURCE);
 }
 
 /** Writes a problem response on a socket no longer managed by Node's HTTP server, and closes it. */

@@ -26,6 +26,12 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * The detail of every 404: an unknown route, an unknown id and one that cannot be an id read
+ * alike, so an answer says nothing about which it was.
+ */
+export const NO_SUCH_RESOURCE = 'No such resource';
+
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /** RFC 9457 `type`: a URN per code; clients switch on `code`, which carries the same name. */

@@ -8,7 +8,13 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { firstLine, isDatabaseUnavailableError } from '../../database/prisma-errors';
 import { ApiException, type FieldError } from './api-exception';
-import { ERROR_CODES, PROBLEM_CONTENT_TYPE, problemType, type ErrorCode } from './error-codes';
+import {
+  ERROR_CODES,
+  NO_SUCH_RESOURCE,
+  PROBLEM_CONTENT_TYPE,
+  problemType,
+  type ErrorCode,
+} from './error-codes';
 
 export interface ProblemDetails {
   type: string;
@@ -55,7 +61,7 @@ const FASTIFY_ERRORS: Record<string, { code: ErrorCode; detail: string }> = {
   },
   FST_ERR_CTP_INVALID_TYPE: { code: 'unsupported_media_type', detail: 'Invalid Content-Type' },
   // A path parameter longer than any id: it names no resource (as a non-UUID id does not).
-  FST_ERR_MAX_PARAM_LENGTH: { code: 'not_found', detail: 'No such resource' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'not_found', detail: NO_SUCH_RESOURCE },
   FST_ERR_BAD_URL: {
     code: 'validation_failed',
     detail: 'The URL is not valid (a malformed percent-encoding)',
@@ -176,7 +182,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         : ((exception as { statusCode?: unknown } | null)?.statusCode as number | undefined);
     if (typeof status === 'number' && (CODE_BY_STATUS[status] || (status >= 400 && status < 500))) {
       const code = CODE_BY_STATUS[status] ?? 'validation_failed';
-      const detail = code === 'not_found' ? 'No such resource' : ERROR_CODES[code].title;
+      const detail = code === 'not_found' ? NO_SUCH_RESOURCE : ERROR_CODES[code].title;
       const headers: Record<string, string> =
         code === 'service_unavailable'
           ? { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) }

@@ -1,6 +1,7 @@
 import { parse as parseJsonAst } from '@humanwhocodes/momoa';
 import { errorCodes, type FastifyInstance } from 'fastify';
 import { ApiException } from '../errors/api-exception';
+import { decodeUtf8 } from '../utf8';
 
 /** No request of ours nests deeper; deeper JSON is an attack on parsers, not a request. */
 export const MAX_JSON_DEPTH = 32;
@@ -103,9 +104,6 @@ const forbiddenKey = () =>
     detail: 'A "__proto__" key, or a "constructor" key holding "prototype", is not accepted',
   });
 
-/** Reading invalid UTF-8 fails, where Buffer's decoding would put U+FFFD in its place. */
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 /**
  * Request bodies: UTF-8 only (a body that is not valid UTF-8, or declares another charset, is
  * refused rather than stored with replacement characters), Fastify's own JSON parser (which
@@ -134,10 +132,8 @@ export function useStrictJsonBodies(fastify: FastifyInstance): void {
     if (bytes.length === 0) return done(null, undefined);
     const unsupported = charsetProblem(request.headers['content-type']);
     if (unsupported) return done(unsupported, undefined);
-    let body: string;
-    try {
-      body = utf8.decode(bytes);
-    } catch {
+    const body = decodeUtf8(bytes);
+    if (body === undefined) {
       const detail = 'The body is not valid UTF-8';
       return done(new ApiException('validation_failed', { detail }), undefined);
     }

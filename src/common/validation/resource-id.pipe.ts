@@ -1,5 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { ApiException } from '../errors/api-exception';
+import { NO_SUCH_RESOURCE } from '../errors/error-codes';
 import { isUuid } from '../uuid';
 
 /**
@@ -9,7 +10,7 @@ import { isUuid } from '../uuid';
 @Injectable()
 export class ResourceIdPipe implements PipeTransform<string, string> {
   transform(value: string): string {
-    if (!isUuid(value)) throw new ApiException('not_found', { detail: 'No such resource' });
+    if (!isUuid(value)) throw new ApiException('not_found', { detail: NO_SUCH_RESOURCE });
     return value.toLowerCase();
   }
 }

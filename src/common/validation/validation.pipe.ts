@@ -1,6 +1,7 @@
 import { StandardSchemaValidationPipe, type ArgumentMetadata } from '@nestjs/common';
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { ApiException, unknownField, type FieldError } from '../errors/api-exception';
+import { NO_SUCH_RESOURCE } from '../errors/error-codes';
 
 function fieldErrors(issue: StandardSchemaV1.Issue): FieldError[] {
   const field = (issue.path ?? [])
@@ -44,7 +45,7 @@ export function malformedStrings(value: unknown): FieldError[] {
 /**
  * Validates every @Body/@Query/@Param: strings first (no NUL, no lone surrogate, in any field,
  * declared or not), then the declared schema (zod, as a Standard Schema). Failures are 400
- * validation_failed listing the fields.
+ * validation_failed listing the fields; in a path parameter, 404 (it names no resource).
  */
 class ValidationPipe extends StandardSchemaValidationPipe {
   override async transform<T = unknown>(value: T, metadata: ArgumentMetadata): Promise<T> {
@@ -52,7 +53,7 @@ class ValidationPipe extends StandardSchemaValidationPipe {
     const malformed = metadata.type === 'custom' ? [] : malformedStrings(value);
     // A path that cannot name a resource names none: 404, as for an id that is not a UUID.
     if (malformed.length && metadata.type === 'param') {
-      throw new ApiException('not_found', { detail: 'No such resource' });
+      throw new ApiException('not_found', { detail: NO_SUCH_RESOURCE });
     }
     if (malformed.length) {
       throw new ApiException('validation_failed', {
