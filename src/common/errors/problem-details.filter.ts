@@ -32,7 +32,7 @@ export interface ProblemDetails {
  * another scheme, there is no error code (RFC 6750 §3.1); nor for a failed login or refresh,
  * where no access token was involved.
  */
-function challengeFor(code: string, headers: FastifyRequest['headers']): string {
+function challengeFor(code: ErrorCode, headers: FastifyRequest['headers']): string {
   const presented =
     /^bearer\s/i.test(headers.authorization ?? '') || headers['x-api-key'] !== undefined;
   return code === 'invalid_token' && presented ? 'Bearer error="invalid_token"' : 'Bearer';
@@ -129,8 +129,9 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       error: (message) => reply.log.error({ context: 'Errors' }, message),
     };
     const { problem: body, headers } = this.render(exception, log);
-    if (body.status === 401)
+    if (body.status === 401) {
       headers['www-authenticate'] = challengeFor(body.code, reply.request.headers);
+    }
     if (reply.sent) return;
     void reply.status(body.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
   }
