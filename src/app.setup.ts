@@ -180,6 +180,9 @@ function configureApp(
       allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'x-request-id'],
       exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate'],
       maxAge: 600,
+      // An OPTIONS without a preflight's headers is answered as a preflight (204), where the
+      // plugin's strict mode answers a bare text/plain 400.
+      strictPreflight: false,
     });
   }
 

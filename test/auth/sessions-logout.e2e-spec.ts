@@ -125,6 +125,13 @@ describe('sessions, logout and password change', () => {
         payload: 'a=1',
       });
       expect(unknown.statusCode).toBe(404);
+      const unknownJson = await t.request({
+        method: 'POST',
+        url: '/auth/nowhere',
+        headers: { 'content-type': 'application/json' },
+        payload: 'a=1',
+      });
+      expect(unknownJson.statusCode).toBe(404);
       const refused = await send('POST', '/auth/logout', second.accessToken, 'a=1');
       expect([refused.statusCode, refused.json().code]).toEqual([415, 'unsupported_media_type']);
       expect((await get(t, '/users/me', second.accessToken)).statusCode).toBe(200);

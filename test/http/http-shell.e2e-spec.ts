@@ -413,6 +413,10 @@ describe('CORS', () => {
         headers: { origin: 'https://app.example.com' },
       });
       expect(refused.statusCode).toBe(401);
+      // An OPTIONS that is no preflight is not an error either (the plugin's strict mode answered
+      // a bare text/plain 400).
+      const plain = await t.request({ method: 'OPTIONS', url: '/users/me' });
+      expect(plain.statusCode).toBe(204);
       expect(String(refused.headers['access-control-expose-headers']).split(/,\s*/).sort()).toEqual(
         ['retry-after', 'www-authenticate', 'x-request-id'],
       );

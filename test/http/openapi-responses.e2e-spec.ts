@@ -163,6 +163,12 @@ describe('responses against the OpenAPI document', () => {
       accepts('CreateApiKeyRequest', { name: 'x', scopes: ['users:read', 'users:read'] }),
     ).toBe(true);
     expect(accepts('CreateApiKeyRequest', { name: 'x', scopes: ['admin'] })).toBe(false);
+    const schemas = (document as unknown as { components: { schemas: Record<string, any> } })
+      .components.schemas;
+    expect(schemas.CreateUserRequest.properties.roles.description).toMatch(/At most 32 different/);
+    expect(schemas.CreateApiKeyRequest.properties.scopes.description).toMatch(
+      /^What the key may do.*At most 1 different scopes/,
+    );
   });
 
   it('answers Discovery and operations as documented', async () => {

@@ -50,6 +50,10 @@ describe('users API', () => {
       ]);
       // Another scheme is no bearer credential; nor is nothing, where logout answers the 401.
       expect(await challenge({ authorization: 'Basic YTpi' })).toEqual([401, 'Bearer']);
+      // A key beside an Authorization header is not read (the header is), so not refused.
+      expect(await challenge({ authorization: 'Basic YTpi', 'x-api-key': 'ak_not-a-key' })).toEqual(
+        [401, 'Bearer'],
+      );
       expect(await challenge({}, '/auth/logout')).toEqual([401, 'Bearer']);
     });
 

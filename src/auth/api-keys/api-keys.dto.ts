@@ -14,9 +14,8 @@ export const CreateApiKeySchema = z
       z.array(z.enum(API_KEY_SCOPES)).default([]),
       API_KEY_SCOPES.length,
       'scopes',
-    ).meta({
-      description: 'What the key may do; none means nothing. A scope given twice is kept once',
-    }),
+      'What the key may do; none means nothing',
+    ),
     expiresAt: timestampField
       .refine((date) => date.getTime() > Date.now(), { error: 'must be in the future' })
       .refine((date) => date.getTime() < Date.now() + MAX_LIFETIME_MS, {

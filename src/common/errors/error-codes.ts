@@ -27,8 +27,8 @@ export const ERROR_CODES = {
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 /**
- * The detail of every 404: an unknown route, an unknown id and one that cannot be an id read
- * alike, so an answer says nothing about which it was.
+ * The detail of a 404 for a path that names nothing: an unknown route, or an id that cannot be
+ * one. (An id that could be one but is unknown says what it looked for: "No such session".)
  */
 export const NO_SUCH_RESOURCE = 'No such resource';
 

@@ -33,8 +33,12 @@ export interface ProblemDetails {
  * where no access token was involved.
  */
 function challengeFor(code: ErrorCode, headers: FastifyRequest['headers']): string {
+  const { authorization } = headers;
+  // A key counts only where the guard reads it: without an Authorization header.
   const presented =
-    /^bearer\s/i.test(headers.authorization ?? '') || headers['x-api-key'] !== undefined;
+    authorization === undefined
+      ? headers['x-api-key'] !== undefined
+      : /^bearer\s/i.test(authorization);
   return code === 'invalid_token' && presented ? 'Bearer error="invalid_token"' : 'Bearer';
 }
 

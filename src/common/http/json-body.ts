@@ -121,15 +121,15 @@ const forbiddenKey = () =>
 export function useStrictJsonBodies(fastify: FastifyInstance): void {
   const parse = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeContentTypeParser(['application/json', 'text/plain']);
-  // Read (within the body limit) to know whether it is empty, however it was sent. An unknown
-  // route is 404 whatever its body, as it is when no parser matches.
+  // Read (within the body limit: beyond it, 413) to know whether it is empty, however it was
+  // sent. An unknown route is 404 whatever its body, as it is when no parser matches.
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (request, raw, done) => {
     if (request.is404 || (raw as Buffer).length === 0) return done(null, undefined);
     done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(request.headers['content-type']));
   });
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
     const bytes = raw as Buffer;
-    if (bytes.length === 0) return done(null, undefined);
+    if (request.is404 || bytes.length === 0) return done(null, undefined);
     const unsupported = charsetProblem(request.headers['content-type']);
     if (unsupported) return done(unsupported, undefined);
     const body = decodeUtf8(bytes);

@@ -46,11 +46,18 @@ export const ROLE_PATTERN = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
  * `["a"]`, not a list over its limit. (The body limit bounds what is read.) The document says so
  * in words: a `maxItems` would refuse what the service accepts.
  */
-export function distinctList<T>(list: z.ZodType<T[]>, max: number, noun: string) {
+export function distinctList<T>(
+  list: z.ZodType<T[]>,
+  max: number,
+  noun: string,
+  description?: string,
+) {
   return list
     .transform((items) => [...new Set(items)])
     .refine((items) => items.length <= max, { error: `at most ${max} different ${noun}` })
-    .meta({ description: `At most ${max} different ${noun}; one given twice is kept once` });
+    .meta({
+      description: `${description ? `${description}. ` : ''}At most ${max} different ${noun}; one given twice is kept once`,
+    });
 }
 
 export const rolesField = distinctList(
