@@ -20,6 +20,13 @@ export interface ThrottleRules {
    * only checks lost with a crashed instance, or whose outcome could not be recorded, are older.
    */
   staleCheckSeconds: number;
+  /**
+   * How long an attempt below the limit waits for a place among the checks in progress before it
+   * is refused, and how often it asks: a check takes one argon2 verify, so a place comes free
+   * within milliseconds unless the checks in progress were lost.
+   */
+  placeWaitMs: number;
+  placePollMs: number;
 }
 
 export const THROTTLE_RULES = Symbol('ThrottleRules');
@@ -33,5 +40,7 @@ export const throttleRulesProvider: Provider = {
     lockCapSeconds: LOCK_CAP_SECONDS,
     failureWindowSeconds: 24 * 3600,
     staleCheckSeconds: 30,
+    placeWaitMs: 1_500,
+    placePollMs: 25,
   }),
 };
