@@ -22,11 +22,13 @@ export interface ThrottleRules {
   staleCheckSeconds: number;
   /**
    * How long an attempt below the limit waits for a place among the checks in progress before it
-   * is refused, and how often it asks: a check takes one argon2 verify, so a place comes free
-   * within milliseconds unless the checks in progress were lost.
+   * is refused, and how often it asks (first after placePollMs, then twice as long each time, up
+   * to placePollMaxMs: a place usually comes free within one argon2 verify, and a long wait
+   * should not cost the database a statement pair every few milliseconds).
    */
   placeWaitMs: number;
   placePollMs: number;
+  placePollMaxMs: number;
 }
 
 export const THROTTLE_RULES = Symbol('ThrottleRules');
@@ -42,5 +44,6 @@ export const throttleRulesProvider: Provider = {
     staleCheckSeconds: 30,
     placeWaitMs: 1_500,
     placePollMs: 25,
+    placePollMaxMs: 200,
   }),
 };

@@ -96,6 +96,7 @@ export class LoginThrottle {
     const key = RateLimits.key(account);
     const clientKey = ip === null ? undefined : RateLimits.clientKey(ip, account);
     const giveUpAt = Date.now() + this.rules.placeWaitMs;
+    let pause = this.rules.placePollMs;
     for (;;) {
       if (await this.throttle.admit(key)) return { key, clientKey };
       const refusal = await this.throttle.refusal(key);
@@ -107,8 +108,9 @@ export class LoginThrottle {
         throw tooManyFor(refusal);
       }
       // Below the limit, every place is taken by checks in progress: wait for one to end.
-      if (Date.now() + this.rules.placePollMs > giveUpAt) throw tooManyFor(refusal);
-      await sleep(this.rules.placePollMs);
+      if (Date.now() + pause > giveUpAt) throw tooManyFor(refusal);
+      await sleep(pause);
+      pause = Math.min(2 * pause, this.rules.placePollMaxMs);
     }
   }
 
