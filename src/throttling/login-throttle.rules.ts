@@ -20,15 +20,6 @@ export interface ThrottleRules {
    * only checks lost with a crashed instance, or whose outcome could not be recorded, are older.
    */
   staleCheckSeconds: number;
-  /**
-   * How long an attempt below the limit waits for a place among the checks in progress before it
-   * is refused, and how often it asks (first after placePollMs, then twice as long each time, up
-   * to placePollMaxMs: a place usually comes free within one argon2 verify, and a long wait
-   * should not cost the database a statement pair every few milliseconds).
-   */
-  placeWaitMs: number;
-  placePollMs: number;
-  placePollMaxMs: number;
 }
 
 export const THROTTLE_RULES = Symbol('ThrottleRules');
@@ -42,8 +33,5 @@ export const throttleRulesProvider: Provider = {
     lockCapSeconds: LOCK_CAP_SECONDS,
     failureWindowSeconds: 24 * 3600,
     staleCheckSeconds: 30,
-    placeWaitMs: 1_500,
-    placePollMs: 25,
-    placePollMaxMs: 200,
   }),
 };

@@ -1,11 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import type { RateLimiterPostgres } from 'rate-limiter-flexible';
 import { ApiException } from '../common/errors/api-exception';
 import { LoginThrottleRepository, type Refusal } from './login-throttle.repository';
-import { LOCK_CAP_SECONDS, THROTTLE_RULES, type ThrottleRules } from './login-throttle.rules';
+import { LOCK_CAP_SECONDS } from './login-throttle.rules';
 import { RateLimits } from './rate-limits.service';
 
 /** A client that logged in to an account is known to it for this long. */
@@ -32,10 +31,8 @@ interface LoginTicket {
  * So that concurrent guesses cannot slip past the limit together, an attempt is admitted only
  * with a place among the account's checks in progress: an account with f failures has
  * LOGIN_MAX_FAILURES − f places (one once the limit is reached: the attempt let through when a
- * lock ends). Below the limit, an attempt without a place waits for one (a check takes one argon2
- * verify), so logins that merely arrive together are not refused; one that finds no place within
- * placeWaitMs gets 429 with Retry-After: 1. Waiting and refusal change nothing. A failure is
- * counted, and the lock set, in the statement that gives the place back, so at most
+ * lock ends); an attempt without a place gets 429 with Retry-After: 1 and changes nothing. A
+ * failure is counted, and the lock set, in the statement that gives the place back, so at most
  * LOGIN_MAX_FAILURES guesses are checked before the lock, however they are timed.
  *
  * So that an attacker cannot lock the real user out, a client (its network, RateLimits.network)
@@ -58,7 +55,6 @@ export class LoginThrottle {
   constructor(
     private readonly throttle: LoginThrottleRepository,
     rateLimits: RateLimits,
-    @Inject(THROTTLE_RULES) private readonly rules: ThrottleRules,
   ) {
     this.knownClients = rateLimits.limiter({
       name: 'login-known',
@@ -95,23 +91,13 @@ export class LoginThrottle {
   private async begin(account: string, ip: string | null): Promise<LoginTicket> {
     const key = RateLimits.key(account);
     const clientKey = ip === null ? undefined : RateLimits.clientKey(ip, account);
-    const giveUpAt = Date.now() + this.rules.placeWaitMs;
-    let pause = this.rules.placePollMs;
-    for (;;) {
-      if (await this.throttle.admit(key)) return { key, clientKey };
-      const refusal = await this.throttle.refusal(key);
-      if (refusal.atLimit) {
-        if (clientKey && (await this.isKnown(clientKey))) {
-          if (await this.throttle.admit(clientKey)) return { key: clientKey, clientKey };
-          throw tooManyFor(await this.throttle.refusal(clientKey));
-        }
-        throw tooManyFor(refusal);
-      }
-      // Below the limit, every place is taken by checks in progress: wait for one to end.
-      if (Date.now() + pause > giveUpAt) throw tooManyFor(refusal);
-      await sleep(pause);
-      pause = Math.min(2 * pause, this.rules.placePollMaxMs);
+    if (await this.throttle.admit(key)) return { key, clientKey };
+    const refusal = await this.throttle.refusal(key);
+    if (refusal.atLimit && clientKey && (await this.isKnown(clientKey))) {
+      if (await this.throttle.admit(clientKey)) return { key: clientKey, clientKey };
+      throw tooManyFor(await this.throttle.refusal(clientKey));
     }
+    throw tooManyFor(refusal);
   }
 
   /** Records the attempt's outcome: a success clears the counters, a failure may lock. */
