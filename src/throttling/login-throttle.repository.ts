@@ -3,13 +3,16 @@ import { PrismaService } from '../database/prisma.service';
 import { Prisma } from '../generated/prisma/client';
 import { THROTTLE_RULES, type ThrottleRules } from './login-throttle.rules';
 
-/** Why a key refused an attempt, read after the refusal. */
+/** Why a key refused an attempt. */
 export interface Refusal {
   /** How long the key stays locked (0: not locked). */
   lockedMs: number;
   /** Whether the key is locked or has reached the limit (then one check at a time, after the lock). */
   atLimit: boolean;
 }
+
+/** An attempt admitted, or refused and why. */
+export type Admission = { admitted: true } | { admitted: false; refusal: Refusal };
 
 /**
  * The `login_throttle` rows, each changed only by one atomic statement (an upsert or an UPDATE
@@ -27,41 +30,82 @@ export class LoginThrottleRepository {
   /**
    * Takes a place among the key's checks in progress if the key admits one more: it is not
    * locked, and fewer checks are in progress than `maxFailures` minus its live failures (at
-   * least one: the attempt let through when a lock ends). A refused attempt changes nothing.
+   * least one: the attempt let through when a lock ends). A refused attempt changes nothing,
+   * and says why it was refused.
+   *
+   * One statement. The key's row as the statement's snapshot sees it decides refusals that are
+   * plain already (a lock, every place taken): those are a read, so attempts at a locked account
+   * neither wait for its row's lock nor take it (nor a transaction id). Otherwise the upsert
+   * decides on the row's latest version, under its lock, so concurrent attempts never take more
+   * places than there are.
    */
-  async admit(key: string): Promise<boolean> {
-    const { staleCheckSeconds: stale, failureWindowSeconds: window, maxFailures } = this.rules;
-    // The row's checks in progress and failures that still count (older ones are forgotten).
-    const liveChecking = Prisma.sql`CASE WHEN t.checking_since > now() - make_interval(secs => ${stale})
-                                         THEN t.checking ELSE 0 END`;
-    const liveFailures = Prisma.sql`CASE WHEN t.last_failure_at > now() - make_interval(secs => ${window})
-                                         THEN t.failures ELSE 0 END`;
-    const rows = await this.prisma.$queryRaw<unknown[]>`
-      INSERT INTO login_throttle AS t (key, checking, checking_since, expires_at)
-      VALUES (${key}, 1, now(), now() + make_interval(secs => ${stale}))
-      ON CONFLICT (key) DO UPDATE SET
-        checking = ${liveChecking} + 1,
-        checking_since = now(),
-        failures = ${liveFailures},
-        expires_at = GREATEST(t.expires_at, now() + make_interval(secs => ${stale}))
-      WHERE (t.locked_until IS NULL OR t.locked_until <= now())
-        AND ${liveChecking} < GREATEST(1, ${maxFailures} - ${liveFailures})
-      RETURNING 1`;
-    return rows.length > 0;
+  async admit(key: string): Promise<Admission> {
+    const { staleCheckSeconds: stale } = this.rules;
+    const [row] = await this.prisma.$queryRaw<
+      { admitted: boolean; seen: boolean; lockedMs: number; atLimit: boolean }[]
+    >`
+      WITH seen AS (
+        SELECT t.*, ${this.admits('t')} AS admits FROM login_throttle t WHERE t.key = ${key}
+      ), taken AS (
+        INSERT INTO login_throttle AS t (key, checking, checking_since, expires_at)
+        SELECT ${key}, 1, now(), now() + make_interval(secs => ${stale})
+         WHERE NOT EXISTS (SELECT 1 FROM seen WHERE NOT seen.admits)
+        ON CONFLICT (key) DO UPDATE SET
+          checking = ${this.liveChecking('t')} + 1,
+          checking_since = now(),
+          failures = ${this.liveFailures('t')},
+          expires_at = GREATEST(t.expires_at, now() + make_interval(secs => ${stale}))
+        WHERE ${this.admits('t')}
+        RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM taken) AS admitted,
+             EXISTS (SELECT 1 FROM seen WHERE NOT seen.admits) AS seen,
+             ${this.refusalOf('seen')}
+        FROM (SELECT 1) AS one LEFT JOIN seen ON true`;
+    if (row.admitted) return { admitted: true };
+    const { seen, lockedMs, atLimit } = row;
+    // Refused by a row that changed after the snapshot: read why from its latest version.
+    return { admitted: false, refusal: seen ? { lockedMs, atLimit } : await this.refusal(key) };
   }
 
   /** Why the key refuses attempts now (for the answer's Retry-After). */
-  async refusal(key: string): Promise<Refusal> {
-    const { failureWindowSeconds: window, maxFailures } = this.rules;
+  private async refusal(key: string): Promise<Refusal> {
     const [row] = await this.prisma.$queryRaw<Refusal[]>`
-      SELECT COALESCE(GREATEST(0, EXTRACT(EPOCH FROM locked_until - clock_timestamp()) * 1000), 0)
-               ::float8 AS "lockedMs",
-             COALESCE(locked_until > clock_timestamp()
-                      OR (failures >= ${maxFailures}
-                          AND last_failure_at > now() - make_interval(secs => ${window})),
-                      false) AS "atLimit"
-        FROM login_throttle WHERE key = ${key}`;
+      SELECT ${this.refusalOf('t')} FROM login_throttle t WHERE t.key = ${key}`;
     return row ?? { lockedMs: 0, atLimit: false };
+  }
+
+  /** Whether the row `alias` admits one more check (see admit). */
+  private admits(alias: string): Prisma.Sql {
+    const t = Prisma.raw(alias);
+    return Prisma.sql`((${t}.locked_until IS NULL OR ${t}.locked_until <= now())
+      AND ${this.liveChecking(alias)} < GREATEST(1, ${this.rules.maxFailures} - ${this.liveFailures(alias)}))`;
+  }
+
+  /** The row's checks in progress that still count (a lost one is forgotten). */
+  private liveChecking(alias: string): Prisma.Sql {
+    const t = Prisma.raw(alias);
+    return Prisma.sql`(CASE WHEN ${t}.checking_since > now() - make_interval(secs => ${this.rules.staleCheckSeconds})
+                            THEN ${t}.checking ELSE 0 END)`;
+  }
+
+  /** The row's failures that still count (a run is forgotten a window after its latest). */
+  private liveFailures(alias: string): Prisma.Sql {
+    const t = Prisma.raw(alias);
+    return Prisma.sql`(CASE WHEN ${t}.last_failure_at > now() - make_interval(secs => ${this.rules.failureWindowSeconds})
+                            THEN ${t}.failures ELSE 0 END)`;
+  }
+
+  /** The Refusal columns of the row `alias` (nulls, for no row, read as no refusal). */
+  private refusalOf(alias: string): Prisma.Sql {
+    const t = Prisma.raw(alias);
+    return Prisma.sql`
+      COALESCE(GREATEST(0, EXTRACT(EPOCH FROM ${t}.locked_until - clock_timestamp()) * 1000), 0)
+        ::float8 AS "lockedMs",
+      COALESCE(${t}.locked_until > clock_timestamp()
+               OR (${t}.failures >= ${this.rules.maxFailures}
+                   AND ${t}.last_failure_at > now() - make_interval(secs => ${this.rules.failureWindowSeconds})),
+               false) AS "atLimit"`;
   }
 
   /** Gives back a place among the checks in progress. */

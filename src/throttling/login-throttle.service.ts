@@ -91,13 +91,14 @@ export class LoginThrottle {
   private async begin(account: string, ip: string | null): Promise<LoginTicket> {
     const key = RateLimits.key(account);
     const clientKey = ip === null ? undefined : RateLimits.clientKey(ip, account);
-    if (await this.throttle.admit(key)) return { key, clientKey };
-    const refusal = await this.throttle.refusal(key);
-    if (refusal.atLimit && clientKey && (await this.isKnown(clientKey))) {
-      if (await this.throttle.admit(clientKey)) return { key: clientKey, clientKey };
-      throw tooManyFor(await this.throttle.refusal(clientKey));
+    const admission = await this.throttle.admit(key);
+    if (admission.admitted) return { key, clientKey };
+    if (admission.refusal.atLimit && clientKey && (await this.isKnown(clientKey))) {
+      const asClient = await this.throttle.admit(clientKey);
+      if (asClient.admitted) return { key: clientKey, clientKey };
+      throw tooManyFor(asClient.refusal);
     }
-    throw tooManyFor(refusal);
+    throw tooManyFor(admission.refusal);
   }
 
   /** Records the attempt's outcome: a success clears the counters, a failure may lock. */

@@ -3,6 +3,7 @@ import { LoginThrottleRepository } from '../../src/throttling/login-throttle.rep
 import { LOCK_BASE_SECONDS, LOCK_CAP_SECONDS } from '../../src/throttling/login-throttle.rules';
 import { RateLimits } from '../../src/throttling/rate-limits.service';
 import { bearer, newAccount, uniqueEmail, type Account } from '../support/auth';
+import { openTransaction, untilWaitingOnLocks, waitingOnLocks } from '../support/locks';
 import { createTestApp, type TestApp } from '../support/test-app';
 
 let ipCounter = 0;
@@ -236,6 +237,67 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
     // Once the lost check is old enough to be forgotten, the right password gets in.
     await withLostCheck(account.email, 4, '31 seconds');
     expect((await attempt(account.email, account.password, freshIp())).statusCode).toBe(200);
+  });
+
+  it('refuses a locked or full account by reading its row: a refusal neither waits for its lock nor takes it', async () => {
+    const locked = await newAccount(t, 'read-locked');
+    await failTimes(locked.email, 5);
+    const full = await newAccount(t, 'read-full');
+    await withLostCheck(full.email, 4, '1 second');
+    for (const [account, retryAfter] of [
+      [locked, LOCK_BASE_SECONDS],
+      [full, 1],
+    ] as const) {
+      // Another transaction holds the row's lock (an outcome being recorded, say).
+      const holder = await openTransaction(
+        t,
+        `SELECT 1 FROM login_throttle WHERE key = $1 FOR UPDATE`,
+        [RateLimits.key(account.email)],
+      );
+      try {
+        const pending = attempt(account.email, account.password, freshIp());
+        const answer = await Promise.race([
+          pending,
+          new Promise<'still waiting'>((resolve) => setTimeout(resolve, 2_000, 'still waiting')),
+        ]);
+        expect(await waitingOnLocks(t, 'login_throttle')).toBe(0);
+        expect(answer).not.toBe('still waiting');
+        if (answer === 'still waiting') await pending;
+        else {
+          expect(answer.statusCode).toBe(429);
+          expect(Number(answer.headers['retry-after'])).toBeGreaterThanOrEqual(retryAfter - 1);
+          expect(Number(answer.headers['retry-after'])).toBeLessThanOrEqual(retryAfter);
+        }
+      } finally {
+        await holder.query('ROLLBACK');
+        await holder.end();
+      }
+    }
+  });
+
+  it('decides on the row as it is once its lock is free, when the row changed after the attempt began', async () => {
+    const account = await newAccount(t, 'changed-row');
+    const key = RateLimits.key(account.email);
+    expect((await attempt(account.email, account.password)).statusCode).toBe(200);
+    // While the attempt's statement reads the row with every place free, another transaction
+    // fills them (four failures and the last place taken) and commits only later.
+    const holder = await openTransaction(
+      t,
+      `UPDATE login_throttle SET failures = 4, last_failure_at = now(), checking = 1,
+         checking_since = now() WHERE key = $1`,
+      [key],
+    );
+    let pending;
+    try {
+      pending = attempt(account.email, account.password, freshIp());
+      await untilWaitingOnLocks(t, 1, 'login_throttle');
+      await holder.query('COMMIT');
+    } finally {
+      await holder.end();
+    }
+    const refused = await pending;
+    expect([refused.statusCode, refused.headers['retry-after']]).toEqual([429, '1']);
+    expect(await stored(account.email)).toEqual({ failures: 4, checking: 1 });
   });
 
   it('forgets a run of failures a day after its latest failure, not its first', async () => {
