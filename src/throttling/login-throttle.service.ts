@@ -1,10 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { LRUCache } from 'lru-cache';
 import type { RateLimiterPostgres } from 'rate-limiter-flexible';
 import { ApiException } from '../common/errors/api-exception';
-import { LoginThrottleRepository, type Refusal } from './login-throttle.repository';
-import { LOCK_CAP_SECONDS } from './login-throttle.rules';
+import { LoginThrottleRepository, type Admission, type Refusal } from './login-throttle.repository';
+import { LOCK_CAP_SECONDS, THROTTLE_RULES, type ThrottleRules } from './login-throttle.rules';
+import { PlaceWaiters } from './place-waiters';
 import { RateLimits } from './rate-limits.service';
 
 /** A client that logged in to an account is known to it for this long. */
@@ -12,6 +13,14 @@ const KNOWN_CLIENT_SECONDS = 30 * 24 * 3600;
 /** How often rows holding nothing live are deleted, and how many per statement. */
 const CLEANUP_INTERVAL_MS = 3600 * 1000;
 const CLEANUP_BATCH = 5_000;
+/**
+ * How long an attempt below the limit waits for a place among its account's checks in progress,
+ * and how often it asks again meanwhile when no place given back by this instance wakes it
+ * (another instance's, or one lost): a check takes tens of milliseconds, a lost one 30 s.
+ */
+const PLACE_WAIT_MS = 1_500;
+const PLACE_ASK_FIRST_MS = 100;
+const PLACE_ASK_MAX_MS = 400;
 
 /** One login attempt, admitted by begin() and settled by finish() or cancel(). */
 interface LoginTicket {
@@ -31,9 +40,12 @@ interface LoginTicket {
  * So that concurrent guesses cannot slip past the limit together, an attempt is admitted only
  * with a place among the account's checks in progress: an account with f failures has
  * LOGIN_MAX_FAILURES − f places (one once the limit is reached: the attempt let through when a
- * lock ends); an attempt without a place gets 429 with Retry-After: 1 and changes nothing. A
- * failure is counted, and the lock set, in the statement that gives the place back, so at most
- * LOGIN_MAX_FAILURES guesses are checked before the lock, however they are timed.
+ * lock ends). A failure is counted, and the lock set, in the statement that gives the place back,
+ * so at most LOGIN_MAX_FAILURES guesses are checked before the lock, however they are timed.
+ * Below the limit, an attempt without a place waits for one (PLACE_WAIT_MS at most, and at most
+ * LOGIN_MAX_FAILURES attempts per account on each instance), since concurrent logins that have
+ * not failed must not be refused; at the limit, or when the wait is over or full, it gets 429
+ * with Retry-After: 1 and changes nothing.
  *
  * So that an attacker cannot lock the real user out, a client (its network, RateLimits.network)
  * from which the account logged in during the last 30 days is judged on its own counters for that
@@ -51,11 +63,14 @@ export class LoginThrottle {
   private readonly knownClients: RateLimiterPostgres;
   /** Clients remembered recently by this instance: no need to write it again for a while. */
   private readonly remembered = new LRUCache<string, true>({ max: 10_000, ttl: 3600 * 1000 });
+  private readonly waiters: PlaceWaiters;
 
   constructor(
     private readonly throttle: LoginThrottleRepository,
     rateLimits: RateLimits,
+    @Inject(THROTTLE_RULES) rules: ThrottleRules,
   ) {
+    this.waiters = new PlaceWaiters(rules.maxFailures);
     this.knownClients = rateLimits.limiter({
       name: 'login-known',
       points: 1,
@@ -91,23 +106,51 @@ export class LoginThrottle {
   private async begin(account: string, ip: string | null): Promise<LoginTicket> {
     const key = RateLimits.key(account);
     const clientKey = ip === null ? undefined : RateLimits.clientKey(ip, account);
-    const admission = await this.throttle.admit(key);
+    const admission = await this.admit(key);
     if (admission.admitted) return { key, clientKey };
     if (admission.refusal.atLimit && clientKey && (await this.isKnown(clientKey))) {
-      const asClient = await this.throttle.admit(clientKey);
+      const asClient = await this.admit(clientKey);
       if (asClient.admitted) return { key: clientKey, clientKey };
       throw tooManyFor(asClient.refusal);
     }
     throw tooManyFor(admission.refusal);
   }
 
+  /**
+   * Takes a place for `key`, waiting for one (see the class) while the key refuses only because
+   * its places are taken.
+   */
+  private async admit(key: string): Promise<Admission> {
+    let admission = await this.throttle.admit(key);
+    if (admission.admitted || admission.refusal.atLimit) return admission;
+    const waiter = this.waiters.join(key);
+    if (!waiter) return admission;
+    try {
+      const until = Date.now() + PLACE_WAIT_MS;
+      for (let pause = PLACE_ASK_FIRST_MS; ; pause = Math.min(2 * pause, PLACE_ASK_MAX_MS)) {
+        const left = until - Date.now();
+        if (left <= 0) return admission;
+        await waiter.next(Math.min(pause, left));
+        admission = await this.throttle.admit(key);
+        if (admission.admitted || admission.refusal.atLimit) return admission;
+      }
+    } finally {
+      waiter.leave();
+    }
+  }
+
   /** Records the attempt's outcome: a success clears the counters, a failure may lock. */
   private async finish(ticket: LoginTicket, succeeded: boolean): Promise<void> {
     if (!succeeded) {
       await this.throttle.recordFailure(ticket.key);
+      // A waiting attempt learns of the lock, if this failure set one, at once.
+      this.waiters.wake(ticket.key);
       return;
     }
-    await Promise.all([this.throttle.recordSuccess(ticket.key), this.remember(ticket.clientKey)]);
+    await Promise.all([
+      this.throttle.recordSuccess(ticket.key).then(() => this.waiters.wake(ticket.key)),
+      this.remember(ticket.clientKey),
+    ]);
   }
 
   /**
@@ -115,7 +158,10 @@ export class LoginThrottle {
    * fails, the place is forgotten once no admission has renewed the count for a while.
    */
   private async cancel(ticket: LoginTicket): Promise<void> {
-    await this.throttle.release(ticket.key).catch(() => undefined);
+    await this.throttle.release(ticket.key).then(
+      () => this.waiters.wake(ticket.key),
+      () => undefined,
+    );
   }
 
   @Interval(CLEANUP_INTERVAL_MS)

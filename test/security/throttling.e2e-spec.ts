@@ -138,22 +138,47 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
     expect((await attempt(user.email, 'guess password', attacker)).statusCode).toBe(429);
   });
 
-  it('takes as many concurrent logins of one account as LOGIN_MAX_FAILURES, and asks the rest to retry', async () => {
-    const account = await newAccount(t, 'busy');
-    const five = await Promise.all(
-      Array.from({ length: 5 }, () => attempt(account.email, account.password)),
+  /** Puts the account in a state: its failures so far and a check lost `lostAgo` ago. */
+  const withLostCheck = (email: string, failures: number, lostAgo: string) =>
+    t.db.query(
+      `INSERT INTO login_throttle (key, failures, last_failure_at, checking, checking_since)
+       VALUES ($1, $2, now(), 1, now() - $3::interval)
+       ON CONFLICT (key) DO UPDATE SET failures = $2, last_failure_at = now(), checking = 1,
+         checking_since = now() - $3::interval`,
+      [RateLimits.key(email), failures, lostAgo],
     );
-    expect(five.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
+
+  it('lets concurrent logins of one account beyond its places wait for one: none that has not failed is refused', async () => {
+    const account = await newAccount(t, 'busy');
+    // Five places, and up to five attempts waiting for them on this instance.
+    const ten = await Promise.all(
+      Array.from({ length: 10 }, () => attempt(account.email, account.password)),
+    );
+    expect(ten.map((r) => r.statusCode)).toEqual(Array(10).fill(200));
+    // Beyond those, an attempt is refused at once rather than queued without end.
     const many = await Promise.all(
-      Array.from({ length: 12 }, () => attempt(account.email, account.password)),
+      Array.from({ length: 30 }, () => attempt(account.email, account.password)),
     );
     const statuses = many.map((r) => r.statusCode);
-    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(5);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(10);
     for (const res of many.filter((r) => r.statusCode !== 200)) {
       expect([res.statusCode, res.headers['retry-after']]).toEqual([429, '1']);
     }
-    // Nothing was counted as a failure: the account is not locked.
+    // Nothing was counted as a failure, and every place was given back.
+    expect(await stored(account.email)).toEqual({ failures: 0, checking: 0 });
     expect((await attempt(account.email, account.password)).statusCode).toBe(200);
+  });
+
+  it('lets a waiting attempt in when another instance gives a place back', async () => {
+    const account = await newAccount(t, 'elsewhere');
+    // Four failures leave one place, and a check on another instance holds it.
+    await withLostCheck(account.email, 4, '1 second');
+    const waiting = attempt(account.email, account.password, freshIp());
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await t.db.query(`UPDATE login_throttle SET checking = 0 WHERE key = $1`, [
+      RateLimits.key(account.email),
+    ]);
+    expect((await waiting).statusCode).toBe(200);
   });
 
   it('counts concurrent failures exactly, and lets none past the limit together', async () => {
@@ -209,16 +234,6 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
     expect(burst.filter((r) => r.statusCode === 401)).toHaveLength(5);
   });
 
-  /** Puts the account in a state: its failures so far and a check lost `lostAgo` ago. */
-  const withLostCheck = (email: string, failures: number, lostAgo: string) =>
-    t.db.query(
-      `INSERT INTO login_throttle (key, failures, last_failure_at, checking, checking_since)
-       VALUES ($1, $2, now(), 1, now() - $3::interval)
-       ON CONFLICT (key) DO UPDATE SET failures = $2, last_failure_at = now(), checking = 1,
-         checking_since = now() - $3::interval`,
-      [RateLimits.key(email), failures, lostAgo],
-    );
-
   it('changes nothing for a refused attempt, so a lost check cannot be kept alive by retrying', async () => {
     const account = await newAccount(t, 'lost-check');
     // Four failures leave one place, and a check lost just now holds it.
@@ -226,9 +241,12 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
     const before = await t.db.query(`SELECT * FROM login_throttle WHERE key = $1`, [
       RateLimits.key(account.email),
     ]);
-    for (let i = 0; i < 3; i++) {
-      const refused = await attempt(account.email, account.password, freshIp());
-      expect([refused.statusCode, refused.headers['retry-after']]).toEqual([429, '1']);
+    // Each waits for the place, asking for it now and then, and is refused when its wait is over.
+    const refused = await Promise.all(
+      Array.from({ length: 3 }, () => attempt(account.email, account.password, freshIp())),
+    );
+    for (const res of refused) {
+      expect([res.statusCode, res.headers['retry-after']]).toEqual([429, '1']);
     }
     const after = await t.db.query(`SELECT * FROM login_throttle WHERE key = $1`, [
       RateLimits.key(account.email),
@@ -256,11 +274,13 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
       );
       try {
         const pending = attempt(account.email, account.password, freshIp());
+        // (The full account's attempt waits for a place meanwhile, asking with reads.)
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(await waitingOnLocks(t, 'login_throttle')).toBe(0);
         const answer = await Promise.race([
           pending,
-          new Promise<'still waiting'>((resolve) => setTimeout(resolve, 2_000, 'still waiting')),
+          new Promise<'still waiting'>((resolve) => setTimeout(resolve, 4_000, 'still waiting')),
         ]);
-        expect(await waitingOnLocks(t, 'login_throttle')).toBe(0);
         expect(answer).not.toBe('still waiting');
         if (answer === 'still waiting') await pending;
         else {
