@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { AppModule } from './app.module';
 import { ApiException } from './common/errors/api-exception';
+import { MALFORMED_URL } from './common/errors/error-codes';
 import {
   clientErrorHandler,
   connectNotFound,
@@ -144,6 +145,12 @@ function configureApp(
       done(new ApiException('validation_failed', { detail: 'The Host header is missing' }));
       return;
     }
+    // A query string must decode, as a path must (FST_ERR_BAD_URL): the query parser would keep
+    // a malformed escape as text and read escapes that are not UTF-8 loosely.
+    if (!queryDecodes(request.raw.url)) {
+      done(new ApiException('validation_failed', { detail: MALFORMED_URL }));
+      return;
+    }
     done();
   });
   fastify.server.on('checkExpectation', expectationFailed);
@@ -192,4 +199,16 @@ function configureApp(
 
   const server = app.getHttpServer();
   server.headersTimeout = timeouts.headersMs;
+}
+
+/** Whether the URL's query string, if any, is well-formed percent-encoded UTF-8. */
+function queryDecodes(url = ''): boolean {
+  const start = url.indexOf('?');
+  if (start === -1 || !url.includes('%', start)) return true;
+  try {
+    decodeURIComponent(url.slice(start + 1));
+    return true;
+  } catch {
+    return false;
+  }
 }

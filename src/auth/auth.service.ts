@@ -123,7 +123,8 @@ export class AuthService {
       if (!session) throw new ApiException('invalid_refresh_token');
     } else {
       throw new ApiException('invalid_token', {
-        detail: 'Send a bearer access token, or a refresh token in the body',
+        detail:
+          'Send a bearer access token, or a refresh token in the body (an API key cannot log out)',
       });
     }
     if (await this.sessions.revoke(session.id, 'logout')) {

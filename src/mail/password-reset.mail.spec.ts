@@ -44,4 +44,15 @@ describe('passwordResetMail', () => {
     expect(mail.html).toContain(`https://app.example.com/r?x=1&#38;token=${TOKEN}`);
     expect(mail.secrets).toEqual([TOKEN]);
   });
+
+  it.each([
+    [60, '1 minute'],
+    [90, '1 minute'],
+    [1800, '30 minutes'],
+    [3600, '1 hour'],
+    [7 * 24 * 3600, '168 hours'],
+  ])('says a link valid for %i s works within %s', (ttl, words) => {
+    const mail = passwordResetMail('a@example.com', 'https://app.example.com/r', TOKEN, ttl);
+    expect(mail.text).toContain(`open this link within ${words}:`);
+  });
 });

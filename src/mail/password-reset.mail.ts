@@ -27,10 +27,7 @@ export function passwordResetMail(
   ttlSeconds: number,
 ): Mail {
   const href = resetLink(resetUrl, token);
-  const validFor =
-    ttlSeconds % 3600 === 0
-      ? `${ttlSeconds / 3600} hour${ttlSeconds === 3600 ? '' : 's'}`
-      : `${Math.round(ttlSeconds / 60)} minutes`;
+  const validFor = lifetime(ttlSeconds);
   const text = [
     'Someone asked to reset the password of your account.',
     '',
@@ -46,4 +43,14 @@ export function passwordResetMail(
     '<p>If it was not you, ignore this message: your password stays as it is.</p>',
   ].join('\n');
   return { to, subject: 'Reset your password', text, html, secrets: [token] };
+}
+
+/**
+ * How long a link works, in words: whole hours, else minutes (rounded down: a link must not die
+ * before the time the mail promised).
+ */
+function lifetime(seconds: number): string {
+  const [count, unit] =
+    seconds % 3600 === 0 ? [seconds / 3600, 'hour'] : [Math.floor(seconds / 60), 'minute'];
+  return `${count} ${unit}${count === 1 ? '' : 's'}`;
 }

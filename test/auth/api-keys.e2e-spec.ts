@@ -136,7 +136,7 @@ describe('API keys', () => {
     for (const answer of answers) expect(answer).toEqual(answers[0]);
   });
 
-  it('stops working when its owner is deactivated or deleted', async () => {
+  it('stops working when its owner is deactivated (until reactivated) or deleted', async () => {
     const admin = await superuserTokens(t);
     for (const change of ['deactivate', 'delete'] as const) {
       const account = await newAccount(t, `keys-${change}`);
@@ -150,6 +150,18 @@ describe('API keys', () => {
       });
       expect(res.statusCode).toBe(change === 'delete' ? 204 : 200);
       expect((await withKey('GET', '/users/me', key)).statusCode).toBe(401);
+      if (change === 'deactivate') {
+        // Suspended, not revoked: reactivating the owner brings the key back, not the sessions.
+        const reactivated = await t.request({
+          method: 'PATCH',
+          url: `/users/${account.id}`,
+          payload: { isActive: true },
+          headers: bearer(admin.accessToken),
+        });
+        expect(reactivated.statusCode).toBe(200);
+        expect((await withKey('GET', '/users/me', key)).statusCode).toBe(200);
+        expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(401);
+      }
     }
   });
 

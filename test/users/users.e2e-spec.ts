@@ -55,6 +55,22 @@ describe('users API', () => {
         [401, 'Bearer'],
       );
       expect(await challenge({}, '/auth/logout')).toEqual([401, 'Bearer']);
+      // Logout reads no keys: a good key is not refused there, it identifies no session.
+      const key = await t.request({
+        method: 'POST',
+        url: '/auth/api-keys',
+        headers: bearer(account.tokens.accessToken),
+        payload: { name: 'ci', scopes: ['users:read'] },
+      });
+      expect(key.statusCode).toBe(201);
+      expect(await challenge({ 'x-api-key': key.json().key })).toEqual([200, undefined]);
+      const withKey = await t.request({
+        method: 'POST',
+        url: '/auth/logout',
+        headers: { 'x-api-key': key.json().key },
+      });
+      expect([withKey.statusCode, withKey.headers['www-authenticate']]).toEqual([401, 'Bearer']);
+      expect(withKey.json().detail).toMatch(/API key cannot log out/);
     });
 
     it('PATCH changes the name and the email (canonical form)', async () => {
@@ -333,6 +349,26 @@ describe('users API', () => {
         400,
         'The URL is not valid (a malformed percent-encoding)',
       ]);
+      // So is a query string that does not decode: a bad escape, or escapes that are not UTF-8
+      // (an encoded lone surrogate, an overlong form), on any route.
+      for (const url of [
+        '/users?search=%zz',
+        '/users?search=%2',
+        '/users?search=%ED%A0%80',
+        '/users?search=%C0%AF',
+        '/users?limit=5&search=a%E2%82&x=%AC',
+        '/users/me?x=%',
+      ]) {
+        const res = await get(t, url, admin.accessToken);
+        expect([url, res.statusCode, res.json().detail]).toEqual([
+          url,
+          400,
+          malformed.json().detail,
+        ]);
+      }
+      for (const url of ['/users?search=%C3%A9', '/users?search=100%25', '/users?search=a+b']) {
+        expect([url, (await get(t, url, admin.accessToken)).statusCode]).toEqual([url, 200]);
+      }
     });
 
     it('updates a user; roles and superuser changes apply to their existing tokens at once', async () => {

@@ -8,6 +8,7 @@ import { SCOPES } from '../../common/decorators/scopes.decorator';
 import { REQUIRES_SUPERUSER } from '../../common/decorators/require-superuser.decorator';
 import { clientInfo, type ClientInfo } from '../../common/client-info';
 import { ApiException } from '../../common/errors/api-exception';
+import { unreadApiKeys } from '../../common/errors/challenge';
 import type { Principal } from '../../common/principal';
 import { ApiKeysService } from '../api-keys/api-keys.service';
 import { JwtStrategy } from '../strategies/jwt.strategy';
@@ -62,9 +63,12 @@ export class JwtAuthGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest>();
     const { authorization, 'x-api-key': apiKey } = request.headers;
-    // An optional-auth route that takes no keys (logout) serves a key's bearer as anonymous.
-    const keyAccepted = policy.scopes !== undefined || !policy.optional;
-    if (authorization === undefined && apiKey !== undefined && keyAccepted) {
+    if (authorization === undefined && apiKey !== undefined) {
+      // An optional-auth route that takes no keys (logout) serves a key's bearer as anonymous.
+      if (policy.optional && policy.scopes === undefined) {
+        unreadApiKeys.add(request);
+        return true;
+      }
       request.user = await this.authenticateApiKey(
         apiKey,
         policy,

@@ -45,11 +45,13 @@ export class PasswordResetController {
   @ApiOperation({
     summary: 'Set a new password with the token from the link',
     description:
-      'Spends the token and revokes every session of the user. A token that is unknown, ' +
-      'expired, already used, replaced by a newer request or older than a password change is ' +
-      '400 invalid_token.',
+      'Spends the token and revokes every session and every API key of the user. A token that ' +
+      'is unknown, expired, already used, replaced by a newer request or older than a password ' +
+      'change is 400 invalid_token.',
   })
-  @ApiNoContentResponse({ description: 'The password is changed; every session is revoked' })
+  @ApiNoContentResponse({
+    description: 'The password is changed; every session and API key is revoked',
+  })
   @ApiProblems('validation_failed', [400, 'invalid_token'], 'weak_password', 'too_many_attempts')
   async confirm(
     @Body({ schema: PasswordResetConfirmSchema }) body: PasswordResetConfirm,

@@ -26,6 +26,9 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The detail of a 400 for a URL whose percent-encoding does not decode (to UTF-8). */
+export const MALFORMED_URL = 'The URL is not valid (a malformed percent-encoding)';
+
 /**
  * The detail of a 404 for a path that names nothing: an unknown route, or an id that cannot be
  * one. (An id that could be one but is unknown says what it looked for: "No such session".)

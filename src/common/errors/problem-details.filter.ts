@@ -8,8 +8,10 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { firstLine, isDatabaseUnavailableError } from '../../database/prisma-errors';
 import { ApiException, type FieldError } from './api-exception';
+import { challengeFor } from './challenge';
 import {
   ERROR_CODES,
+  MALFORMED_URL,
   NO_SUCH_RESOURCE,
   PROBLEM_CONTENT_TYPE,
   problemType,
@@ -23,23 +25,6 @@ export interface ProblemDetails {
   detail: string;
   code: ErrorCode;
   errors?: FieldError[];
-}
-
-/**
- * The WWW-Authenticate challenge every 401 carries (RFC 9110 §11.6.1): Bearer, the scheme of
- * the routes that need a caller, with RFC 6750's `invalid_token` error only where the request
- * presented a bearer token or an API key and it was refused. Without credentials, or with
- * another scheme, there is no error code (RFC 6750 §3.1); nor for a failed login or refresh,
- * where no access token was involved.
- */
-function challengeFor(code: ErrorCode, headers: FastifyRequest['headers']): string {
-  const { authorization } = headers;
-  // A key counts only where the guard reads it: without an Authorization header.
-  const presented =
-    authorization === undefined
-      ? headers['x-api-key'] !== undefined
-      : /^bearer\s/i.test(authorization);
-  return code === 'invalid_token' && presented ? 'Bearer error="invalid_token"' : 'Bearer';
 }
 
 /** Seconds a client should wait before retrying while the database is away. */
@@ -66,10 +51,7 @@ const FASTIFY_ERRORS: Record<string, { code: ErrorCode; detail: string }> = {
   FST_ERR_CTP_INVALID_TYPE: { code: 'unsupported_media_type', detail: 'Invalid Content-Type' },
   // A path parameter longer than any id: it names no resource (as a non-UUID id does not).
   FST_ERR_MAX_PARAM_LENGTH: { code: 'not_found', detail: NO_SUCH_RESOURCE },
-  FST_ERR_BAD_URL: {
-    code: 'validation_failed',
-    detail: 'The URL is not valid (a malformed percent-encoding)',
-  },
+  FST_ERR_BAD_URL: { code: 'validation_failed', detail: MALFORMED_URL },
 };
 
 /** For HttpExceptions raised by Nest itself (unknown route, …) and other libraries. */
@@ -134,7 +116,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     };
     const { problem: body, headers } = this.render(exception, log);
     if (body.status === 401) {
-      headers['www-authenticate'] = challengeFor(body.code, reply.request.headers);
+      headers['www-authenticate'] = challengeFor(body.code, reply.request);
     }
     if (reply.sent) return;
     void reply.status(body.status).headers(headers).type(PROBLEM_CONTENT_TYPE).send(body);
