@@ -5,7 +5,7 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { firstLine, isDatabaseUnavailableError } from '../../database/prisma-errors';
 import { ApiException, type FieldError } from './api-exception';
 import { challengeFor } from './challenge';
