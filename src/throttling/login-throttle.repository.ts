@@ -116,12 +116,13 @@ export class LoginThrottleRepository {
 
   /**
    * Gives back the place and counts a failure; from `maxFailures` on, the key is locked, for
-   * longer with each failure. One statement, so no attempt is admitted between the count and
-   * the lock. (The admission that took the place already forgot a run past its window.)
+   * longer with each failure (and says whether it now is). One statement, so no attempt is
+   * admitted between the count and the lock. (The admission that took the place already forgot a
+   * run past its window.)
    */
-  async recordFailure(key: string): Promise<void> {
+  async recordFailure(key: string): Promise<{ locked: boolean }> {
     const { maxFailures, lockBaseSeconds, lockCapSeconds, failureWindowSeconds } = this.rules;
-    await this.prisma.$executeRaw`
+    const [row] = await this.prisma.$queryRaw<{ locked: boolean }[]>`
       UPDATE login_throttle SET
         checking = GREATEST(checking - 1, 0),
         failures = failures + 1,
@@ -132,7 +133,9 @@ export class LoginThrottleRepository {
             ${lockBaseSeconds}::float8 * power(2, LEAST(failures + 1 - ${maxFailures}, 30))))
           ELSE locked_until END,
         expires_at = GREATEST(expires_at, now() + make_interval(secs => ${failureWindowSeconds}))
-      WHERE key = ${key}`;
+      WHERE key = ${key}
+      RETURNING COALESCE(locked_until > now(), false) AS locked`;
+    return row ?? { locked: false };
   }
 
   /** Gives back the place and clears the run of failures and its lock. */
@@ -147,13 +150,16 @@ export class LoginThrottleRepository {
   /**
    * Deletes the rows that hold nothing live any more, `batchSize` at a time (each batch a short
    * statement on the expires_at index, however many rows an attack left); returns how many.
+   * The outer condition is checked again on a row an admission renewed while the statement ran
+   * (READ COMMITTED re-checks only the outer query's conditions): its place must not vanish.
    */
   async deleteExpired(batchSize: number): Promise<number> {
     let total = 0;
     for (;;) {
       const deleted = await this.prisma.$executeRaw`
         DELETE FROM login_throttle WHERE key IN (
-          SELECT key FROM login_throttle WHERE expires_at <= now() LIMIT ${batchSize})`;
+          SELECT key FROM login_throttle WHERE expires_at <= now() LIMIT ${batchSize})
+          AND expires_at <= now()`;
       total += deleted;
       if (deleted < batchSize) return total;
     }

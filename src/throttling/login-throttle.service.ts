@@ -106,10 +106,12 @@ export class LoginThrottle {
   private async begin(account: string, ip: string | null): Promise<LoginTicket> {
     const key = RateLimits.key(account);
     const clientKey = ip === null ? undefined : RateLimits.clientKey(ip, account);
-    const admission = await this.admit(key);
+    // One wait in all, for the account's place and then, if need be, the known client's.
+    const waitUntil = Date.now() + PLACE_WAIT_MS;
+    const admission = await this.admit(key, waitUntil);
     if (admission.admitted) return { key, clientKey };
     if (admission.refusal.atLimit && clientKey && (await this.isKnown(clientKey))) {
-      const asClient = await this.admit(clientKey);
+      const asClient = await this.admit(clientKey, waitUntil);
       if (asClient.admitted) return { key: clientKey, clientKey };
       throw tooManyFor(asClient.refusal);
     }
@@ -117,16 +119,15 @@ export class LoginThrottle {
   }
 
   /**
-   * Takes a place for `key`, waiting for one (see the class) while the key refuses only because
-   * its places are taken.
+   * Takes a place for `key`, waiting for one until `until` (see the class) while the key refuses
+   * only because its places are taken.
    */
-  private async admit(key: string): Promise<Admission> {
+  private async admit(key: string, until: number): Promise<Admission> {
     let admission = await this.throttle.admit(key);
     if (admission.admitted || admission.refusal.atLimit) return admission;
     const waiter = this.waiters.join(key);
     if (!waiter) return admission;
     try {
-      const until = Date.now() + PLACE_WAIT_MS;
       for (let pause = PLACE_ASK_FIRST_MS; ; pause = Math.min(2 * pause, PLACE_ASK_MAX_MS)) {
         const left = until - Date.now();
         if (left <= 0) return admission;
@@ -142,13 +143,15 @@ export class LoginThrottle {
   /** Records the attempt's outcome: a success clears the counters, a failure may lock. */
   private async finish(ticket: LoginTicket, succeeded: boolean): Promise<void> {
     if (!succeeded) {
-      await this.throttle.recordFailure(ticket.key);
-      // A waiting attempt learns of the lock, if this failure set one, at once.
-      this.waiters.wake(ticket.key);
+      // A failure gives its place back but takes one away (one more failure): no waiting attempt
+      // gains anything, unless it locked the key, which they must hear of at once.
+      const { locked } = await this.throttle.recordFailure(ticket.key);
+      if (locked) this.waiters.wakeAll(ticket.key);
       return;
     }
     await Promise.all([
-      this.throttle.recordSuccess(ticket.key).then(() => this.waiters.wake(ticket.key)),
+      // A success clears the failures: places for every waiting attempt, perhaps.
+      this.throttle.recordSuccess(ticket.key).then(() => this.waiters.wakeAll(ticket.key)),
       this.remember(ticket.clientKey),
     ]);
   }

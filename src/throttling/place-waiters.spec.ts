@@ -60,4 +60,17 @@ describe('PlaceWaiters', () => {
     waiters.wake('k');
     expect(await timed(waiters.join('k')!.next(50))).toBeGreaterThanOrEqual(45);
   });
+
+  it('wakes every attempt at once when the key changed for all, and those awake ask again', async () => {
+    const waiters = new PlaceWaiters(3);
+    const asleep = [waiters.join('k')!, waiters.join('k')!];
+    const awake = waiters.join('k')!;
+    const woken = Promise.all(asleep.map((waiter) => waiter.next(10_000)));
+    waiters.wakeAll('k');
+    expect(await timed(woken)).toBeLessThan(1_000);
+    // The one asking meanwhile may have read the old state: its next pause ends at once…
+    expect(await timed(awake.next(10_000))).toBeLessThan(1_000);
+    // …and the ones just woken owe nothing: their next pause lasts.
+    expect(await timed(asleep[0].next(50))).toBeGreaterThanOrEqual(45);
+  });
 });

@@ -70,4 +70,17 @@ export class PlaceWaiters {
     if (first) first();
     else waiters.unclaimed = Math.min(waiters.unclaimed + 1, waiters.members);
   }
+
+  /**
+   * The key's state changed for every waiting attempt (a success freed every place its failures
+   * held, or a failure locked it): wakes them all.
+   */
+  wakeAll(key: string): void {
+    const waiters = this.keys.get(key);
+    if (!waiters) return;
+    // Those asking for a place right now may have read the state before the change: they ask
+    // again at once.
+    waiters.unclaimed = waiters.members - waiters.asleep.size;
+    for (const wake of [...waiters.asleep]) wake();
+  }
 }

@@ -1,10 +1,13 @@
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { createApp } from '../../src/app.setup';
+import { createLogger } from '../../src/common/logging/logger';
+import { loadAppConfig } from '../../src/config/app-config';
 import { LoginThrottleRepository } from '../../src/throttling/login-throttle.repository';
 import { LOCK_BASE_SECONDS, LOCK_CAP_SECONDS } from '../../src/throttling/login-throttle.rules';
 import { RateLimits } from '../../src/throttling/rate-limits.service';
 import { bearer, newAccount, uniqueEmail, type Account } from '../support/auth';
 import { openTransaction, untilWaitingOnLocks, waitingOnLocks } from '../support/locks';
-import { createTestApp, type TestApp } from '../support/test-app';
+import { createTestApp, testEnvironment, type TestApp } from '../support/test-app';
 
 let ipCounter = 0;
 const freshIp = () => `203.0.113.${++ipCounter}`;
@@ -300,12 +303,12 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
     const key = RateLimits.key(account.email);
     expect((await attempt(account.email, account.password)).statusCode).toBe(200);
     // While the attempt's statement reads the row with every place free, another transaction
-    // fills them (four failures and the last place taken) and commits only later.
+    // records the fifth failure, which locks the account, and commits only later.
     const holder = await openTransaction(
       t,
-      `UPDATE login_throttle SET failures = 4, last_failure_at = now(), checking = 1,
-         checking_since = now() WHERE key = $1`,
-      [key],
+      `UPDATE login_throttle SET failures = 5, last_failure_at = now(),
+         locked_until = now() + make_interval(secs => $2) WHERE key = $1`,
+      [key, LOCK_BASE_SECONDS],
     );
     let pending;
     try {
@@ -316,8 +319,25 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
       await holder.end();
     }
     const refused = await pending;
-    expect([refused.statusCode, refused.headers['retry-after']]).toEqual([429, '1']);
-    expect(await stored(account.email)).toEqual({ failures: 4, checking: 1 });
+    // Refused, and told of the lock: the row's latest version was read for the answer.
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(LOCK_BASE_SECONDS - 1);
+    expect(await stored(account.email)).toEqual({ failures: 5, checking: 0 });
+  });
+
+  it('tells a waiting attempt of a lock set meanwhile at once, not when its wait is over', async () => {
+    const account = await newAccount(t, 'lock-while-waiting');
+    // Four failures leave one place; a fifth guess, from elsewhere, holds it while it is checked.
+    await withLostCheck(account.email, 4, '1 second');
+    const started = Date.now();
+    const waiting = attempt(account.email, account.password, freshIp());
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The guess fails on this instance: its failure locks the account.
+    await t.app.get(LoginThrottleRepository).recordFailure(RateLimits.key(account.email));
+    const refused = await waiting;
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(LOCK_BASE_SECONDS - 1);
+    expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it('forgets a run of failures a day after its latest failure, not its first', async () => {
@@ -339,6 +359,84 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
     );
     await failTimes(account.email, 4);
     expect((await attempt(account.email, account.password)).statusCode).toBe(200);
+  });
+});
+
+describe('login throttling on two instances sharing the database', () => {
+  const env = { LOGIN_MAX_FAILURES: '5', IP_RATE_LIMIT_PER_MINUTE: '1000000' };
+  let a: TestApp;
+  let b: Awaited<ReturnType<typeof createApp>>;
+
+  beforeAll(async () => {
+    a = await createTestApp(env);
+    b = await createApp(loadAppConfig(testEnvironment({ DATABASE_URL: a.db.url, ...env })), {
+      logger: createLogger('silent'),
+    });
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  /**
+   * Clients on both instances guessing side by side for two seconds, while the lock is ended
+   * every `endLocksEveryMs` (0: never): how many guesses were checked, how many locks ended, and
+   * the key's state after.
+   */
+  async function guessFromBoth(email: string, endLocksEveryMs: number) {
+    const key = RateLimits.key(email);
+    const stop = Date.now() + 2_000;
+    let checked = 0;
+    let locksEnded = 0;
+    const ender = (async () => {
+      while (endLocksEveryMs && Date.now() < stop) {
+        await new Promise((resolve) => setTimeout(resolve, endLocksEveryMs));
+        const ended = await a.db.query(
+          `UPDATE login_throttle SET locked_until = now()
+            WHERE key = $1 AND locked_until > now() RETURNING key`,
+          [key],
+        );
+        locksEnded += ended.length;
+      }
+    })();
+    const instances = [
+      (options: Parameters<TestApp['request']>[0]) => a.request(options),
+      (options: Parameters<TestApp['request']>[0]) =>
+        b.getHttpAdapter().getInstance().inject(options),
+    ];
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, client) => {
+        for (let i = 0; Date.now() < stop; i++) {
+          const res = await instances[client % 2]({
+            method: 'POST',
+            url: '/auth/login',
+            payload: { email, password: `wrong-${client}-${i}` },
+            remoteAddress: `198.18.7.${client}`,
+          });
+          expect([401, 429]).toContain(res.statusCode);
+          if (res.statusCode === 401) checked++;
+        }
+      }),
+    );
+    await ender;
+    const [row] = await a.db.query<{ failures: number; checking: number }>(
+      `SELECT failures, checking FROM login_throttle WHERE key = $1`,
+      [key],
+    );
+    return { checked, locksEnded, row };
+  }
+
+  it('checks exactly LOGIN_MAX_FAILURES guesses, however the instances interleave them', async () => {
+    const { checked, row } = await guessFromBoth(uniqueEmail('two-instances'), 0);
+    expect(checked).toBe(5);
+    expect(row).toEqual({ failures: 5, checking: 0 });
+  });
+
+  it('checks one guess more for each lock that ends, and counts every one', async () => {
+    const { checked, locksEnded, row } = await guessFromBoth(uniqueEmail('two-ended'), 150);
+    expect(locksEnded).toBeGreaterThan(0);
+    expect(checked).toBeLessThanOrEqual(5 + locksEnded);
+    expect(row).toEqual({ failures: checked, checking: 0 });
   });
 });
 
@@ -366,6 +464,36 @@ describe('login throttle cleanup', () => {
       `SELECT key FROM login_throttle WHERE key LIKE 'cleanup-%'`,
     );
     expect(left.map((row) => row.key)).toEqual(['cleanup-live']);
+  });
+
+  it('keeps a row an attempt took a place in while the cleanup was deleting it', async () => {
+    const key = 'cleanup-readmitted';
+    await t.db.query(
+      `INSERT INTO login_throttle (key, expires_at) VALUES ($1, now() - interval '1 second')`,
+      [key],
+    );
+    // An admission renews the expired row, and commits only once the cleanup waits for it.
+    const admission = await openTransaction(
+      t,
+      `UPDATE login_throttle SET checking = 1, checking_since = now(),
+         expires_at = now() + interval '30 seconds' WHERE key = $1`,
+      [key],
+    );
+    let cleanup;
+    try {
+      cleanup = t.app.get(LoginThrottleRepository).deleteExpired(1000);
+      await untilWaitingOnLocks(t, 1, 'DELETE FROM login_throttle');
+      await admission.query('COMMIT');
+    } finally {
+      await admission.end();
+    }
+    await cleanup;
+    // Else the check admitted would be counted nowhere: a guess the limit never saw.
+    const [row] = await t.db.query<{ checking: number }>(
+      `SELECT checking FROM login_throttle WHERE key = $1`,
+      [key],
+    );
+    expect(row).toEqual({ checking: 1 });
   });
 
   it('is scheduled, with the sessions and audit clean-ups, by @nestjs/schedule', () => {
