@@ -42,7 +42,7 @@ export class LoginThrottleRepository {
   async admit(key: string): Promise<Admission> {
     const { staleCheckSeconds: stale } = this.rules;
     const [row] = await this.prisma.$queryRaw<
-      { admitted: boolean; seen: boolean; lockedMs: number; atLimit: boolean }[]
+      { admitted: boolean; refusedAsSeen: boolean; lockedMs: number; atLimit: boolean }[]
     >`
       WITH seen AS (
         SELECT t.*, ${this.admits('t')} AS admits FROM login_throttle t WHERE t.key = ${key}
@@ -59,13 +59,16 @@ export class LoginThrottleRepository {
         RETURNING 1
       )
       SELECT EXISTS (SELECT 1 FROM taken) AS admitted,
-             EXISTS (SELECT 1 FROM seen WHERE NOT seen.admits) AS seen,
+             EXISTS (SELECT 1 FROM seen WHERE NOT seen.admits) AS "refusedAsSeen",
              ${this.refusalOf('seen')}
         FROM (SELECT 1) AS one LEFT JOIN seen ON true`;
     if (row.admitted) return { admitted: true };
-    const { seen, lockedMs, atLimit } = row;
-    // Refused by a row that changed after the snapshot: read why from its latest version.
-    return { admitted: false, refusal: seen ? { lockedMs, atLimit } : await this.refusal(key) };
+    const { refusedAsSeen, lockedMs, atLimit } = row;
+    // Else refused by a row that changed after the snapshot: read why from its latest version.
+    return {
+      admitted: false,
+      refusal: refusedAsSeen ? { lockedMs, atLimit } : await this.refusal(key),
+    };
   }
 
   /** Why the key refuses attempts now (for the answer's Retry-After). */

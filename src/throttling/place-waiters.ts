@@ -16,10 +16,11 @@ interface KeyWaiters {
 }
 
 /**
- * Attempts waiting, on this instance, for a place among an account's checks in progress. Each
- * place this instance gives back wakes one of them to ask for it, so a wait usually ends with the
- * check it waited for, with one more statement; places given back by other instances are found by
- * asking again after a while. At most `limit` attempts wait per key: the rest are refused at once,
+ * Attempts waiting, on this instance, for a place among an account's checks in progress. A place
+ * this instance gives back wakes one of them to ask for it (wake), a change that concerns them
+ * all (a success, a lock) wakes every one (wakeAll), so a wait usually ends with the check it
+ * waited for, with one more statement; places given back by other instances are found by asking
+ * again after a while. At most `limit` attempts wait per key: the rest are refused at once,
  * so a flood of concurrent attempts at one account costs one statement each, as before waiting.
  */
 export class PlaceWaiters {
