@@ -314,6 +314,10 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
     ['unknown', 'rt_' + 'A'.repeat(43)],
     ['malformed', 'not-a-refresh-token'],
     ['truncated', 'rt_abc'],
+    // Malformed whatever it holds: a credential that does not work, not a body that is not valid.
+    ['overlong', 'rt_' + 'A'.repeat(10_000)],
+    ['NUL-holding', 'rt_' + 'A'.repeat(20) + '\u0000' + 'A'.repeat(22)],
+    ['lone-surrogate', 'rt_\ud800' + 'A'.repeat(42)],
   ])('refuses an %s token with 401 invalid_refresh_token', async (_label, token) => {
     const res = await refresh(t, token);
     expect(res.statusCode).toBe(401);

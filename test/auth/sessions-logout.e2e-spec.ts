@@ -85,6 +85,18 @@ describe('sessions, logout and password change', () => {
         {},
         'invalid_refresh_token',
       ],
+      [
+        'a refresh token holding a NUL',
+        { refreshToken: `rt_${'B'.repeat(21)}\u0000${'B'.repeat(21)}` },
+        {},
+        'invalid_refresh_token',
+      ],
+      [
+        'an overlong refresh token',
+        { refreshToken: `rt_${'B'.repeat(5000)}` },
+        {},
+        'invalid_refresh_token',
+      ],
     ])('with %s: 401', async (_label, body, headers, code) => {
       const res = await post(t, '/auth/logout', body, headers);
       expect(res.statusCode).toBe(401);

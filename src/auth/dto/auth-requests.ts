@@ -3,6 +3,7 @@ import {
   emailField,
   fullNameField,
   newPasswordField,
+  opaqueCredentials,
   passwordField,
 } from '../../common/validation/fields';
 
@@ -20,11 +21,13 @@ export const LoginSchema = z
   .meta({ id: 'LoginRequest' });
 export type LoginRequest = z.infer<typeof LoginSchema>;
 
+/** Missing or empty is 400; anything else that is no live token, 401 invalid_refresh_token. */
 const refreshTokenField = z
   .string()
   .min(1)
-  .max(1024)
-  .meta({ example: 'rt_Xq3Jz0nM9zqJm8jv2VdN1P0c8sCw0tq5u3mQkqf4bZs' });
+  .meta({ example: 'rt_Xq3Jz0nM9zqJm8jv2VdN1P0c8sCw0tq5u3mQkqf4bZs' })
+  // Last: .meta() returns a new schema, which the registry would not know.
+  .register(opaqueCredentials);
 
 export const RefreshSchema = z
   .strictObject({ refreshToken: refreshTokenField })

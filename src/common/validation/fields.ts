@@ -39,6 +39,14 @@ export const newPasswordField = z.string().meta({ example: 'correct horse batter
 
 export const fullNameField = z.string().trim().min(1).max(200).nullable();
 
+/**
+ * Opaque credentials a client presents (a refresh token): whatever one holds, a malformed one is
+ * a credential that does not work, which its service answers (401), not a body that is not valid
+ * (400). So the validation pipe leaves their strings to them (no NUL or Unicode check), and
+ * their schemas set no length beyond the body limit.
+ */
+export const opaqueCredentials = z.registry();
+
 export const ROLE_PATTERN = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
 
 /**
