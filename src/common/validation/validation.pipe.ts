@@ -59,7 +59,7 @@ function opaqueFields(schema: StandardSchemaV1 | undefined): ReadonlySet<string>
     const object = schema instanceof z.ZodOptional ? schema.unwrap() : schema;
     const found = new Set<string>();
     if (object instanceof z.ZodObject) {
-      for (const [key, field] of Object.entries(object.shape as Record<string, z.ZodType>)) {
+      for (const [key, field] of Object.entries(object.shape)) {
         const inner = field instanceof z.ZodOptional ? field.unwrap() : field;
         if (opaqueCredentials.has(inner)) found.add(key);
       }
