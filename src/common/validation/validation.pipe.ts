@@ -59,9 +59,10 @@ function opaqueFields(schema: StandardSchemaV1 | undefined): ReadonlySet<string>
     const object = schema instanceof z.ZodOptional ? schema.unwrap() : schema;
     const found = new Set<string>();
     if (object instanceof z.ZodObject) {
-      for (const [key, field] of Object.entries(object.shape)) {
-        const inner = field instanceof z.ZodOptional ? field.unwrap() : field;
-        if (opaqueCredentials.has(inner)) found.add(key);
+      const shape: unknown = object.shape;
+      for (const [key, field] of Object.entries(shape as Record<string, unknown>)) {
+        const inner: unknown = field instanceof z.ZodOptional ? field.unwrap() : field;
+        if (inner instanceof z.ZodType && opaqueCredentials.has(inner)) found.add(key);
       }
     }
     fields = found;
