@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -142,6 +142,32 @@ describe('configuration', () => {
       expect(refusal({ ...production, JWT_SECRET: 'x'.repeat(31) })).toMatch(
         /JWT_SECRET must be at least 32 bytes \(it has 31\)/,
       );
+    });
+
+    it.each([
+      ['one character repeated', 'a'.repeat(32)],
+      ['a word repeated', 'changeme'.repeat(4)],
+      ['two characters', 'ab'.repeat(32)],
+    ])('refuses a predictable JWT secret (%s), also among the previous ones', (_label, weak) => {
+      expect(refusal({ ...production, JWT_SECRET: weak })).toMatch(
+        /JWT_SECRET is too predictable for production \(about \d+ bits/,
+      );
+      expect(
+        refusal({ ...production, JWT_SECRET: SECRET, JWT_PREVIOUS_SECRETS: `${SECRET},${weak}` }),
+      ).toMatch(/each JWT_PREVIOUS_SECRETS entry is too predictable/);
+      // Outside production, length is all that is asked.
+      expect(load({ JWT_SECRET: weak }).env).toBe('development');
+    });
+
+    it('takes random secrets as generated: 32 bytes base64url, or 16 bytes in hex', () => {
+      for (let i = 0; i < 200; i++) {
+        for (const secret of [
+          randomBytes(32).toString('base64url'),
+          randomBytes(16).toString('hex'),
+        ]) {
+          expect(load({ ...production, JWT_SECRET: secret }).env).toBe('production');
+        }
+      }
     });
 
     it.each(['RS256', 'ES256'])('refuses %s without JWT_PRIVATE_KEY', (alg) => {

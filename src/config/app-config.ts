@@ -68,6 +68,13 @@ export abstract class AppConfig {
 }
 
 const MIN_SECRET_BYTES = 32;
+/**
+ * In production a secret must also look random: at least this many bits by the frequencies of
+ * its characters (its length times their Shannon entropy). An upper bound on its real entropy,
+ * so it refuses only the plainly weak (`aaaa…`, `changemechangeme…`); `npm run secrets -- token`
+ * gives about 190, `openssl rand -hex 16` about 115.
+ */
+const MIN_PRODUCTION_SECRET_BITS = 96;
 
 /** An empty value counts as unset (contract, "Configuration"). */
 function withoutEmptyValues(env: Record<string, string | undefined>): Record<string, string> {
@@ -126,12 +133,12 @@ function jwtKeys(
         'Invalid configuration: JWT_SECRET is required in production with HS256 (generate one with `npm run secrets -- token`)',
       );
     }
-    const key = secretKey(e.JWT_SECRET ?? developmentJwtSecret(dataDir), 'JWT_SECRET');
+    const key = secretKey(e.JWT_SECRET ?? developmentJwtSecret(dataDir), 'JWT_SECRET', production);
     const previousKeys = (e.JWT_PREVIOUS_SECRETS ?? '')
       .split(',')
       .map((entry) => entry.trim())
       .filter(Boolean)
-      .map((entry) => secretKey(entry, 'each JWT_PREVIOUS_SECRETS entry'));
+      .map((entry) => secretKey(entry, 'each JWT_PREVIOUS_SECRETS entry', production));
     return { signingKey: key, verificationKey: key, previousKeys };
   }
 
@@ -175,15 +182,37 @@ function jwtKeys(
   return { signingKey, verificationKey: createPublicKey(signingKey), previousKeys };
 }
 
-/** An HS256 key: the secret's UTF-8 bytes, at least MIN_SECRET_BYTES of them. */
-function secretKey(secret: string, name: string): KeyObject {
+/**
+ * An HS256 key: the secret's UTF-8 bytes, at least MIN_SECRET_BYTES of them, and in production
+ * no plainly predictable string (see MIN_PRODUCTION_SECRET_BITS).
+ */
+function secretKey(secret: string, name: string, production: boolean): KeyObject {
   const bytes = Buffer.byteLength(secret, 'utf8');
   if (bytes < MIN_SECRET_BYTES) {
     throw new ConfigError(
       `Invalid configuration: ${name} must be at least ${MIN_SECRET_BYTES} bytes (it has ${bytes})`,
     );
   }
+  const bits = Math.floor(frequencyEntropyBits(secret));
+  if (production && bits < MIN_PRODUCTION_SECRET_BITS) {
+    throw new ConfigError(
+      `Invalid configuration: ${name} is too predictable for production (about ${bits} bits by its characters' frequencies, at least ${MIN_PRODUCTION_SECRET_BITS}); generate one with \`npm run secrets -- token\``,
+    );
+  }
   return createSecretKey(Buffer.from(secret, 'utf8'));
+}
+
+/** The string's length times the Shannon entropy of its characters' frequencies, in bits. */
+function frequencyEntropyBits(text: string): number {
+  const characters = [...text];
+  const counts = new Map<string, number>();
+  for (const character of characters) counts.set(character, (counts.get(character) ?? 0) + 1);
+  let perCharacter = 0;
+  for (const count of counts.values()) {
+    const p = count / characters.length;
+    perCharacter -= p * Math.log2(p);
+  }
+  return perCharacter * characters.length;
 }
 
 /**
