@@ -1,5 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import ipaddr from 'ipaddr.js';
 import { decodeUtf8 } from './utf8';
 
 /** Who is on the other end of a request, as sessions and audit events record it. */
@@ -28,15 +29,33 @@ function truncate(text: string, max: number): string {
 }
 
 /**
- * The User-Agent (truncated), and the client IP: the socket's, or X-Forwarded-For's when the
- * request came through a TRUST_PROXY proxy (Fastify's trustProxy decides).
+ * The client's IP address: the socket's, or X-Forwarded-For's when the request came through a
+ * TRUST_PROXY proxy (Fastify's trustProxy picks the entry). An entry is text the proxy passed on,
+ * so it must be an address: one with a port (`203.0.113.9:1234`, `[2001:db8::1]:443`, as some
+ * proxies write it) counts as the address; anything else (a proxy passing on what its client
+ * wrote) counts as the proxy's own address, the socket's, never as stored text or a budget of its
+ * own.
  */
+export function clientIp(request: FastifyRequest): string | null {
+  const forwarded = request.ip;
+  if (forwarded === request.socket.remoteAddress) return forwarded;
+  const address = forwarded && withoutPort(forwarded);
+  if (address && ipaddr.isValid(address)) return address;
+  return request.socket.remoteAddress ?? null;
+}
+
+function withoutPort(address: string): string {
+  const match = /^\[([^\]]+)\]:\d+$/.exec(address) ?? /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(address);
+  return match ? match[1] : address;
+}
+
+/** The User-Agent (truncated), and the client IP (clientIp). */
 export function clientInfo(request: FastifyRequest): ClientInfo {
   const userAgent = request.headers['user-agent'];
   return {
     userAgent:
       typeof userAgent === 'string' ? truncate(headerText(userAgent), USER_AGENT_MAX) : null,
-    ip: request.ip ?? null,
+    ip: clientIp(request),
   };
 }
 

@@ -1,13 +1,13 @@
 import { Injectable, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { clientIp } from '../common/client-info';
 import { AppConfig } from '../config/app-config';
 import { RateLimits, type RateLimit } from './rate-limits.service';
 
 /**
  * IP_RATE_LIMIT_PER_MINUTE requests per client IP and minute, summed over every route that
  * carries @LimitPerIp() (login, signup, refresh, password-reset requests): one budget across all
- * emails, so one client cannot spread guesses over many accounts. The client IP is the socket's,
- * or X-Forwarded-For's from a TRUST_PROXY proxy.
+ * emails, so one client cannot spread guesses over many accounts. The client IP is clientIp's.
  */
 @Injectable()
 export class IpRateLimitGuard implements CanActivate {
@@ -22,7 +22,7 @@ export class IpRateLimitGuard implements CanActivate {
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const { ip } = context.switchToHttp().getRequest<FastifyRequest>();
+    const ip = clientIp(context.switchToHttp().getRequest<FastifyRequest>());
     if (ip) await this.limit.consume(RateLimits.clientKey(ip));
     return true;
   }

@@ -584,7 +584,7 @@ describe('per-IP budget (IP_RATE_LIMIT_PER_MINUTE=8) across login, signup, refre
     expect((await spoofing(9)).at(-1)).toBe(429);
 
     const behindProxy = await createTestApp({
-      IP_RATE_LIMIT_PER_MINUTE: '8',
+      IP_RATE_LIMIT_PER_MINUTE: '20',
       TRUST_PROXY: '192.0.2.30',
     });
     try {
@@ -596,10 +596,35 @@ describe('per-IP budget (IP_RATE_LIMIT_PER_MINUTE=8) across login, signup, refre
           remoteAddress: '192.0.2.30',
           headers: { 'x-forwarded-for': client },
         });
-      for (let i = 0; i < 8; i++) expect((await via('198.51.100.7')).statusCode).toBe(401);
+      for (let i = 0; i < 20; i++) expect((await via('198.51.100.7')).statusCode).toBe(401);
       expect((await via('198.51.100.7')).statusCode).toBe(429);
       // Another client behind the same proxy has its own budget.
       expect((await via('198.51.100.8')).statusCode).toBe(401);
+      // What the proxy passes on is an address, or it is the proxy's own: never text of the
+      // client's choosing, stored in sessions and audit events or given a budget of its own.
+      const account = await newAccount(behindProxy, 'forwarded');
+      const seenAs = async (forwardedFor: string) => {
+        const res = await behindProxy.request({
+          method: 'POST',
+          url: '/auth/login',
+          payload: { email: account.email, password: account.password },
+          remoteAddress: '192.0.2.30',
+          headers: { 'x-forwarded-for': forwardedFor },
+        });
+        expect(res.statusCode).toBe(200);
+        const sessions = await behindProxy.request({
+          method: 'GET',
+          url: '/auth/sessions',
+          headers: bearer(res.json().accessToken),
+        });
+        return sessions.json().find((session: { current: boolean }) => session.current).ip;
+      };
+      expect(await seenAs('203.0.113.9')).toBe('203.0.113.9');
+      expect(await seenAs('203.0.113.9:1234')).toBe('203.0.113.9');
+      expect(await seenAs('[2001:db8::1]:443')).toBe('2001:db8::1');
+      for (const junk of ['<script>', 'b'.repeat(15_000), 'unknown']) {
+        expect(await seenAs(junk)).toBe('192.0.2.30');
+      }
     } finally {
       await behindProxy.close();
     }

@@ -1,5 +1,6 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { clientIp } from '../client-info';
 
 /**
  * One line per request, when it completes; nothing when it arrives. A health probe that succeeds
@@ -17,7 +18,7 @@ export class HttpLogController extends LogController {
     const log = reply.log as unknown as Logger;
     if (!error && !log.isLevelEnabled('info')) return;
     const line = {
-      req: { method: request.method, url: withoutQueryValues(request.url), ip: request.ip },
+      req: { method: request.method, url: withoutQueryValues(request.url), ip: clientIp(request) },
       res: { statusCode: reply.statusCode },
       responseTime: Math.round(reply.elapsedTime),
     };
