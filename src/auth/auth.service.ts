@@ -160,11 +160,12 @@ export class AuthService {
     refreshToken: string,
     sessionExpiresAt: Date,
   ): TokenPair {
+    const access = this.accessTokens.sign(userId, { sid: sessionId, roles }, sessionExpiresAt);
     return {
-      accessToken: this.accessTokens.sign(userId, { sid: sessionId, roles }),
+      accessToken: access.token,
       refreshToken,
       tokenType: 'Bearer',
-      expiresIn: this.accessTokens.ttlSeconds,
+      expiresIn: access.expiresIn,
       refreshExpiresIn: Math.max(0, Math.floor((sessionExpiresAt.getTime() - Date.now()) / 1000)),
     };
   }

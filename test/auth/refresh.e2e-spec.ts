@@ -87,6 +87,10 @@ describe('POST /auth/refresh: rotation, grace and theft detection', () => {
     const next: TokenPair = (await refresh(t, tokens.refreshToken)).json();
     expect(next.refreshExpiresIn).toBeLessThanOrEqual(100);
     expect(next.refreshExpiresIn).toBeGreaterThan(95);
+    // Nor does its access token outlive it (ACCESS_TOKEN_TTL_SECONDS is longer), or say it does.
+    const { payload } = decodeJwt(next.accessToken);
+    expect(next.expiresIn).toBeLessThanOrEqual(100);
+    expect(payload.exp - payload.iat).toBe(next.expiresIn);
     const [{ expires_at }] = await t.db.query<{ expires_at: Date }>(
       'SELECT expires_at FROM sessions WHERE id = $1',
       [session.id],

@@ -36,8 +36,18 @@ export class AccessTokens {
     this.audience = config.jwt.audience;
   }
 
-  sign(userId: string, claims: AccessTokenClaims): string {
-    return this.jwt.sign(
+  /**
+   * An access token for the session, and how long it lasts: ACCESS_TOKEN_TTL_SECONDS, or what is
+   * left of the session if that is less (a token never outlives its session, nor says it does).
+   */
+  sign(
+    userId: string,
+    claims: AccessTokenClaims,
+    sessionExpiresAt: Date,
+  ): { token: string; expiresIn: number } {
+    const sessionLeft = Math.floor((sessionExpiresAt.getTime() - Date.now()) / 1000);
+    const expiresIn = Math.max(1, Math.min(this.ttlSeconds, sessionLeft));
+    const token = this.jwt.sign(
       { sid: claims.sid, roles: claims.roles },
       {
         privateKey: this.keys.signingKey,
@@ -45,10 +55,11 @@ export class AccessTokens {
         keyid: this.keys.currentKid,
         subject: userId,
         jwtid: randomUUID(),
-        expiresIn: this.ttlSeconds,
+        expiresIn,
         issuer: this.issuer,
         audience: this.audience,
       },
     );
+    return { token, expiresIn };
   }
 }
