@@ -2,8 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PrismaService } from '../database/prisma.service';
 
-export type LoginOutcome = 'succeeded' | 'invalid_credentials' | 'account_disabled' | 'throttled';
-export type RefreshOutcome = 'rotated' | 'invalid' | 'reused';
+const LOGIN_OUTCOMES = [
+  'succeeded',
+  'invalid_credentials',
+  'account_disabled',
+  'throttled',
+] as const;
+const REFRESH_OUTCOMES = ['rotated', 'invalid', 'reused'] as const;
+export type LoginOutcome = (typeof LOGIN_OUTCOMES)[number];
+export type RefreshOutcome = (typeof REFRESH_OUTCOMES)[number];
 
 /** Active sessions are counted at most this often (a scrape must not become a table scan storm). */
 const ACTIVE_SESSIONS_TTL_MS = 15_000;
@@ -45,6 +52,10 @@ export class Metrics {
       help: 'Spent refresh tokens presented again (the session was revoked)',
       registers,
     });
+    // Every outcome's series exists from the start, at 0: rate() and alerts on a series that
+    // appears only with its first event miss that event.
+    for (const outcome of LOGIN_OUTCOMES) this.logins.inc({ outcome }, 0);
+    for (const outcome of REFRESH_OUTCOMES) this.refreshes.inc({ outcome }, 0);
     const activeSessions = () => this.activeSessions();
     new Gauge({
       name: 'auth_active_sessions',

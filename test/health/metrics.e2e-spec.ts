@@ -14,6 +14,27 @@ describe('GET /metrics', () => {
         NaN,
     );
 
+  it('shows every login and refresh outcome from the start, at 0 (before any event)', async () => {
+    const fresh = await createTestApp();
+    try {
+      const text = (await get(fresh, '/metrics')).body;
+      for (const outcome of ['succeeded', 'invalid_credentials', 'account_disabled', 'throttled']) {
+        expect([outcome, metric(text, `auth_logins_total{outcome="${outcome}"}`)]).toEqual([
+          outcome,
+          0,
+        ]);
+      }
+      for (const outcome of ['rotated', 'invalid', 'reused']) {
+        expect([outcome, metric(text, `auth_refreshes_total{outcome="${outcome}"}`)]).toEqual([
+          outcome,
+          0,
+        ]);
+      }
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('counts requests by route and status, logins by outcome, refreshes, reuse and active sessions', async () => {
     const account = await newAccount(t);
     await post(t, '/auth/login', { email: account.email, password: 'wrong-password' });
