@@ -13,7 +13,7 @@ import {
   expectationFailed,
 } from './common/errors/client-errors';
 import { useStrictJsonBodies } from './common/http/json-body';
-import { applySecurityHeaders, useSecurityHeaders } from './common/http/security-headers';
+import { applySecurityHeaders } from './common/http/security-headers';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
 import { HttpLogController } from './common/logging/http-log-controller';
 import { LazyChildLogger } from './common/logging/lazy-child-logger';
@@ -127,7 +127,6 @@ function configureApp(
 ): void {
   const fastify = app.getHttpAdapter().getInstance();
   useStrictJsonBodies(fastify);
-  useSecurityHeaders(fastify);
   fastify.addHook('onRequest', (request, _reply, done) => {
     const { headers } = request;
     // Compressed bodies are not accepted, so a small request cannot inflate into a large one.
@@ -164,7 +163,10 @@ function configureApp(
     draining = true;
     done();
   });
+  // On every response Fastify sends, in onSend: also those a hook answers before the others run
+  // (a CORS preflight, answered by @fastify/cors's request hook, which Nest puts first).
   fastify.addHook('onSend', (request, reply, payload, done) => {
+    applySecurityHeaders(request, reply);
     setResponseHeaders(request, reply);
     if (draining) reply.header('connection', 'close');
     done(null, payload);

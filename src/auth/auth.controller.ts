@@ -109,6 +109,10 @@ export class AuthController {
   @ApiSecurity({}) // or no credentials at all, with a refresh token in the body
   @ApiOperation({
     summary: 'End a session: the bearer token’s, or the one a refresh token in the body belongs to',
+    description:
+      'With a valid bearer token, its session ends and a refresh token in the body is not read. ' +
+      'A bearer token that is not valid (expired, say) counts as none, so a client can log out ' +
+      'with its refresh token while it still sends the old access token. API keys are not read.',
   })
   @ApiNoContentResponse({ description: 'The session is revoked' })
   // Optional: a bearer token's holder sends none (or an empty one, or `{}`).

@@ -61,6 +61,20 @@ describe('sessions, logout and password change', () => {
       expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(401);
     });
 
+    it('with a valid bearer beside a refresh token: 204, the bearer’s session ends, the body is not read', async () => {
+      const account = await newAccount(t);
+      const other = await newAccount(t);
+      const res = await post(
+        t,
+        '/auth/logout',
+        { refreshToken: other.tokens.refreshToken },
+        bearer(account.tokens.accessToken),
+      );
+      expect(res.statusCode).toBe(204);
+      expect((await get(t, '/users/me', account.tokens.accessToken)).statusCode).toBe(401);
+      expect((await refresh(t, other.tokens.refreshToken)).statusCode).toBe(200);
+    });
+
     it('with an expired or revoked bearer beside a refresh token: 204, the refresh token’s session ends', async () => {
       const account = await newAccount(t);
       const stale = account.tokens.accessToken;

@@ -369,6 +369,11 @@ describe('errors before a request exists', () => {
   it('answers bytes that are not HTTP with 400 validation_failed, listing the request itself', async () => {
     const raw = await rawExchange('HELLO THERE\r\n\r\n');
     expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    // Written by hand on the socket, with the security headers every answer carries.
+    expect(raw).toMatch(
+      /\r\ncontent-security-policy: default-src 'none';frame-ancestors 'none'\r\n/i,
+    );
+    expect(raw).toMatch(/\r\nx-frame-options: DENY\r\n/i);
     expect(bodyOf(raw)).toEqual({
       type: 'urn:auth-service:problem:validation_failed',
       title: expect.any(String),
@@ -398,6 +403,23 @@ describe('CORS', () => {
       expect(allowed.statusCode).toBe(204);
       expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.com');
       expect(allowed.headers['access-control-allow-credentials']).toBe('true');
+      // A preflight is answered before the other request hooks run: it still gets every header.
+      expect(allowed.headers).toMatchObject({
+        'content-security-policy': "default-src 'none';frame-ancestors 'none'",
+        'x-frame-options': 'DENY',
+        'strict-transport-security': expect.stringContaining('max-age='),
+        'cache-control': 'no-store',
+      });
+      // And the CORS headers stay on answers refused before any route runs (a body that is not
+      // JSON), so a browser's script can read why.
+      const notJson = await t.request({
+        method: 'POST',
+        url: '/auth/login',
+        payload: '{not json',
+        headers: { origin: 'https://app.example.com', 'content-type': 'application/json' },
+      });
+      expect(notJson.statusCode).toBe(400);
+      expect(notJson.headers['access-control-allow-origin']).toBe('https://app.example.com');
       const other = await preflight('https://evil.example.com');
       expect(other.headers['access-control-allow-origin']).toBeUndefined();
       const simple = await t.request({

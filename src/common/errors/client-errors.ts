@@ -1,5 +1,6 @@
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { API_HEADERS } from '../http/security-headers';
 import { NO_SUCH_RESOURCE, PROBLEM_CONTENT_TYPE, type ErrorCode } from './error-codes';
 import { problem } from './problem-details.filter';
 
@@ -53,10 +54,10 @@ function writeRawProblem(socket: Socket, status: number, code: ErrorCode, detail
 function rawProblem(status: number, code: ErrorCode, detail: string) {
   const body = JSON.stringify(problem(code, detail, status));
   const headers = {
+    ...API_HEADERS,
     'Content-Type': PROBLEM_CONTENT_TYPE,
     'Content-Length': String(Buffer.byteLength(body)),
     'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
     Connection: 'close',
   };
   return { headers, body };

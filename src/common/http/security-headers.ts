@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import helmet from 'helmet';
 
 /** Where Swagger UI (HTML, scripts, styles) and the OpenAPI document are served. */
@@ -60,21 +60,11 @@ function headersSetBy(middleware: ReturnType<typeof helmet>): Readonly<Record<st
   return Object.freeze(headers);
 }
 
-const API_HEADERS = headersSetBy(apiHeaders);
+/** The security headers of every API response (also written by hand on raw-socket answers). */
+export const API_HEADERS = headersSetBy(apiHeaders);
 const DOCUMENTATION_HEADERS = headersSetBy(documentationHeaders);
 
 /** Sets the security headers a response to `request` carries. */
 export function applySecurityHeaders(request: FastifyRequest, reply: FastifyReply): void {
   reply.headers(DOCUMENTATION.test(request.url) ? DOCUMENTATION_HEADERS : API_HEADERS);
-}
-
-/**
- * Security headers on every response, from helmet, in one synchronous onRequest hook. Errors
- * raised before routing skip the hooks; their handler calls applySecurityHeaders itself.
- */
-export function useSecurityHeaders(fastify: FastifyInstance): void {
-  fastify.addHook('onRequest', (request, reply, done) => {
-    applySecurityHeaders(request, reply);
-    done();
-  });
 }
