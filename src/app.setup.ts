@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Logger } from 'pino';
 import { AppModule } from './app.module';
+import { trustedProxies } from './common/client-info';
 import { ApiException } from './common/errors/api-exception';
 import { MALFORMED_URL } from './common/errors/error-codes';
 import {
@@ -74,7 +75,7 @@ export async function createApp(
     childLoggerFactory: (parent: unknown, bindings: Bindings, options: ChildLoggerOptions) =>
       new LazyChildLogger(parent as Logger, bindings, options) as never,
     bodyLimit: config.http.bodyLimitBytes,
-    trustProxy: config.http.trustProxy.length ? config.http.trustProxy.join(',') : false,
+    trustProxy: config.http.trustProxy.length ? trustedProxies(config.http.trustProxy) : false,
     requestTimeout: timeouts.requestMs,
     // Node checks the header and request timeouts only this often (30 s by default, which would
     // let a slow client hold a socket three times longer than headersMs).

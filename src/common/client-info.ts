@@ -1,6 +1,7 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { isIP } from 'node:net';
+import proxyAddr from '@fastify/proxy-addr';
 import type { FastifyRequest } from 'fastify';
-import ipaddr from 'ipaddr.js';
 import { decodeUtf8 } from './utf8';
 
 /** Who is on the other end of a request, as sessions and audit events record it. */
@@ -30,18 +31,28 @@ function truncate(text: string, max: number): string {
 
 /**
  * The client's IP address: the socket's, or X-Forwarded-For's when the request came through a
- * TRUST_PROXY proxy (Fastify's trustProxy picks the entry). An entry is text the proxy passed on,
- * so it must be an address: one with a port (`203.0.113.9:1234`, `[2001:db8::1]:443`, as some
- * proxies write it) counts as the address; anything else (a proxy passing on what its client
- * wrote) counts as the proxy's own address, the socket's, never as stored text or a budget of its
- * own.
+ * TRUST_PROXY proxy (Fastify's trustProxy, trustedProxies below, picks the entry). An entry is
+ * text a proxy passed on, so it must be an IP address: one with a port (`203.0.113.9:1234`,
+ * `[2001:db8::1]:443`, as some proxies write it) counts as the address; anything else (a proxy
+ * passing on what its client wrote) counts as the proxy's own address, the socket's, never as
+ * stored text or a budget of its own.
  */
 export function clientIp(request: FastifyRequest): string | null {
+  const socketAddress = request.socket.remoteAddress ?? null;
   const forwarded = request.ip;
-  if (forwarded === request.socket.remoteAddress) return forwarded;
-  const address = forwarded && withoutPort(forwarded);
-  if (address && ipaddr.isValid(address)) return address;
-  return request.socket.remoteAddress ?? null;
+  if (forwarded === socketAddress) return socketAddress;
+  const address = forwarded ? withoutPort(forwarded) : '';
+  return isIP(address) ? address : socketAddress;
+}
+
+/**
+ * Fastify's trustProxy for TRUST_PROXY: whether an address (the socket's, then X-Forwarded-For's
+ * entries from the right) is a trusted proxy's. A proxy that writes its hop as ip:port is judged
+ * by the address, or the walk would stop at it and take that proxy for the client.
+ */
+export function trustedProxies(list: readonly string[]): (address: string, hop: number) => boolean {
+  const trusted = proxyAddr.compile([...list]);
+  return (address, hop) => trusted(withoutPort(address), hop);
 }
 
 function withoutPort(address: string): string {

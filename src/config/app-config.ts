@@ -69,12 +69,13 @@ export abstract class AppConfig {
 
 const MIN_SECRET_BYTES = 32;
 /**
- * In production a secret must also look random: at least this many bits by the frequencies of
- * its characters (its length times their Shannon entropy). An upper bound on its real entropy,
- * so it refuses only the plainly weak (`aaaa…`, `changemechangeme…`); `npm run secrets -- token`
- * gives about 190, `openssl rand -hex 16` about 115.
+ * In production a secret must also not be plainly predictable: no string repeated over and over
+ * (`aaaa…`, `changemechangeme…`), and at least this much by the frequencies of its characters
+ * (its length times their Shannon entropy). That estimate is rough (a short random string comes
+ * out somewhat below its real entropy: 16 random bytes in hex, 128 bits, anywhere from about 90),
+ * so the floor is low enough for any random secret and catches only strings of a few characters.
  */
-const MIN_PRODUCTION_SECRET_BITS = 96;
+const MIN_PRODUCTION_SECRET_ESTIMATE = 64;
 
 /** An empty value counts as unset (contract, "Configuration"). */
 function withoutEmptyValues(env: Record<string, string | undefined>): Record<string, string> {
@@ -184,7 +185,7 @@ function jwtKeys(
 
 /**
  * An HS256 key: the secret's UTF-8 bytes, at least MIN_SECRET_BYTES of them, and in production
- * no plainly predictable string (see MIN_PRODUCTION_SECRET_BITS).
+ * no plainly predictable string (see MIN_PRODUCTION_SECRET_ESTIMATE).
  */
 function secretKey(secret: string, name: string, production: boolean): KeyObject {
   const bytes = Buffer.byteLength(secret, 'utf8');
@@ -193,13 +194,25 @@ function secretKey(secret: string, name: string, production: boolean): KeyObject
       `Invalid configuration: ${name} must be at least ${MIN_SECRET_BYTES} bytes (it has ${bytes})`,
     );
   }
-  const bits = Math.floor(frequencyEntropyBits(secret));
-  if (production && bits < MIN_PRODUCTION_SECRET_BITS) {
+  const weakness = production ? predictability(secret) : undefined;
+  if (weakness) {
     throw new ConfigError(
-      `Invalid configuration: ${name} is too predictable for production (about ${bits} bits by its characters' frequencies, at least ${MIN_PRODUCTION_SECRET_BITS}); generate one with \`npm run secrets -- token\``,
+      `Invalid configuration: ${name} is too predictable for production (${weakness}); generate one with \`npm run secrets -- token\``,
     );
   }
   return createSecretKey(Buffer.from(secret, 'utf8'));
+}
+
+/** Why a secret is plainly predictable (see MIN_PRODUCTION_SECRET_ESTIMATE), if it is. */
+function predictability(secret: string): string | undefined {
+  // A string is a repetition of a shorter one exactly when it occurs in itself doubled before
+  // its own length.
+  if ((secret + secret).indexOf(secret, 1) < secret.length) return 'a shorter string repeated';
+  const estimate = Math.floor(frequencyEntropyBits(secret));
+  if (estimate < MIN_PRODUCTION_SECRET_ESTIMATE) {
+    return `too few different characters: ${estimate} by their frequencies, at least ${MIN_PRODUCTION_SECRET_ESTIMATE}`;
+  }
+  return undefined;
 }
 
 /** The string's length times the Shannon entropy of its characters' frequencies, in bits. */

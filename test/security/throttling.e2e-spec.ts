@@ -585,7 +585,7 @@ describe('per-IP budget (IP_RATE_LIMIT_PER_MINUTE=8) across login, signup, refre
 
     const behindProxy = await createTestApp({
       IP_RATE_LIMIT_PER_MINUTE: '20',
-      TRUST_PROXY: '192.0.2.30',
+      TRUST_PROXY: '192.0.2.30,10.0.0.0/8',
     });
     try {
       const via = (client: string) =>
@@ -622,9 +622,25 @@ describe('per-IP budget (IP_RATE_LIMIT_PER_MINUTE=8) across login, signup, refre
       expect(await seenAs('203.0.113.9')).toBe('203.0.113.9');
       expect(await seenAs('203.0.113.9:1234')).toBe('203.0.113.9');
       expect(await seenAs('[2001:db8::1]:443')).toBe('2001:db8::1');
-      for (const junk of ['<script>', 'b'.repeat(15_000), 'unknown']) {
-        expect(await seenAs(junk)).toBe('192.0.2.30');
-      }
+      // An inner trusted proxy that writes its hop with a port is still a proxy, not the client.
+      expect(await seenAs('203.0.113.9, 10.0.0.5:5555')).toBe('203.0.113.9');
+      const junk = ['<script>', 'b'.repeat(15_000), 'unknown', '127.1', '0x7f000001'];
+      for (const forwarded of junk) expect(await seenAs(forwarded)).toBe('192.0.2.30');
+      // …and shares the proxy's budget: it buys none of its own.
+      const refreshVia = (forwarded?: string) =>
+        behindProxy.request({
+          method: 'POST',
+          url: '/auth/refresh',
+          payload: { refreshToken: 'rt_nope' },
+          remoteAddress: '192.0.2.30',
+          headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded },
+        });
+      const statuses: number[] = [];
+      for (let i = 0; i < 20 - junk.length; i++)
+        statuses.push((await refreshVia(`junk-${i}`)).statusCode);
+      expect(statuses.at(-1)).toBe(401);
+      expect((await refreshVia('more junk')).statusCode).toBe(429);
+      expect((await refreshVia()).statusCode).toBe(429);
     } finally {
       await behindProxy.close();
     }
