@@ -17,6 +17,8 @@ function fieldErrors(issue: StandardSchemaV1.Issue): FieldError[] {
   return [{ field, message: issue.message }];
 }
 
+const NO_FIELDS: ReadonlySet<string> = new Set();
+
 /**
  * The strings anywhere in `value` that PostgreSQL could not store or that are not text at all:
  * those holding a NUL, and those that are not well-formed UTF-16 (a lone surrogate), but for the
@@ -25,7 +27,7 @@ function fieldErrors(issue: StandardSchemaV1.Issue): FieldError[] {
  */
 export function malformedStrings(
   value: unknown,
-  opaque: ReadonlySet<string> = new Set(),
+  opaque: ReadonlySet<string> = NO_FIELDS,
 ): FieldError[] {
   const found: FieldError[] = [];
   const stack: [unknown, string][] = [[value, '']];
@@ -53,7 +55,7 @@ const opaqueFieldsBySchema = new WeakMap<object, ReadonlySet<string>>();
 
 /** The top-level fields of an object schema (optional or not) that hold opaque credentials. */
 function opaqueFields(schema: StandardSchemaV1 | undefined): ReadonlySet<string> {
-  if (!schema) return new Set();
+  if (!schema) return NO_FIELDS;
   let fields = opaqueFieldsBySchema.get(schema);
   if (!fields) {
     const object = schema instanceof z.ZodOptional ? schema.unwrap() : schema;
