@@ -22,6 +22,7 @@ import { createLogger } from './common/logging/logger';
 import { PinoNestLogger } from './common/logging/pino-nest-logger';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import type { AppConfig } from './config/app-config';
+import { GracefulShutdown } from './health/graceful-shutdown';
 import { Metrics } from './health/metrics.service';
 import { setUpOpenApi } from './openapi';
 
@@ -156,20 +157,17 @@ function configureApp(
   fastify.server.on('checkExpectation', expectationFailed);
   fastify.server.on('connect', connectNotFound);
 
-  // Node's server.close() reaps only the connections idle at that moment; a keep-alive connection
-  // whose request was in flight would then stay open until its timeout (65 s) and hold up the
-  // shutdown. Responses sent while draining ask the client to close instead.
-  let draining = false;
-  fastify.addHook('preClose', (done) => {
-    draining = true;
-    done();
-  });
+  // Once a shutdown begins, responses ask the client to close: a keep-alive client moves to
+  // another instance during the shutdown delay, and Node's server.close() reaps only the
+  // connections idle at that moment, so one whose request was in flight would otherwise stay open
+  // until its timeout (65 s) and hold up the shutdown.
+  const shutdown = app.get(GracefulShutdown);
   // On every response Fastify sends, in onSend: also those a hook answers before the others run
   // (a CORS preflight, answered by @fastify/cors's request hook, which Nest puts first).
   fastify.addHook('onSend', (request, reply, payload, done) => {
     applySecurityHeaders(request, reply);
     setResponseHeaders(request, reply);
-    if (draining) reply.header('connection', 'close');
+    if (shutdown.draining) reply.header('connection', 'close');
     done(null, payload);
   });
 

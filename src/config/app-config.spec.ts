@@ -36,6 +36,7 @@ describe('configuration', () => {
         bodyLimitBytes: 65_536,
         corsOrigins: [],
         trustProxy: [],
+        shutdownDelaySeconds: 0,
       },
       database: { url: undefined, poolSize: 10 },
       jwt: {
@@ -181,6 +182,22 @@ describe('configuration', () => {
 
     it('starts with a strong secret and a database', () => {
       expect(load({ ...production, JWT_SECRET: SECRET }).env).toBe('production');
+    });
+
+    it('goes on serving for 5 s after SIGTERM unless SHUTDOWN_DELAY_SECONDS says otherwise', () => {
+      const withDelay = (delay?: string) =>
+        load({ ...production, JWT_SECRET: SECRET, SHUTDOWN_DELAY_SECONDS: delay }).http
+          .shutdownDelaySeconds;
+      expect(withDelay()).toBe(5);
+      expect(withDelay('')).toBe(5);
+      expect(withDelay('0')).toBe(0);
+      expect(withDelay('30')).toBe(30);
+      expect(refusal({ ...production, JWT_SECRET: SECRET, SHUTDOWN_DELAY_SECONDS: '301' })).toMatch(
+        /SHUTDOWN_DELAY_SECONDS must be an integer between 0 and 300/,
+      );
+      expect(refusal({ JWT_SECRET: SECRET, SHUTDOWN_DELAY_SECONDS: '1.5' })).toMatch(
+        /SHUTDOWN_DELAY_SECONDS must be an integer between 0 and 300/,
+      );
     });
   });
 

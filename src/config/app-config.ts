@@ -22,6 +22,12 @@ export abstract class AppConfig {
     readonly bodyLimitBytes: number;
     readonly corsOrigins: readonly string[];
     readonly trustProxy: readonly string[];
+    /**
+     * After SIGTERM, how long the service goes on serving (readiness 503, responses asking the
+     * client to close its connection) before it stops accepting connections: the time a load
+     * balancer takes to stop sending it requests.
+     */
+    readonly shutdownDelaySeconds: number;
   };
   abstract readonly database: {
     /** Unset: the embedded PostgreSQL under dataDir. */
@@ -66,6 +72,13 @@ export abstract class AppConfig {
     readonly parallelism: number;
   };
 }
+
+/**
+ * Behind a load balancer, requests keep arriving for a few seconds after an instance is told to
+ * stop (its health checks, or Kubernetes' endpoint updates, take that long to notice). Outside
+ * production nothing is in front of the service, and Ctrl-C (SIGINT) never waits.
+ */
+const PRODUCTION_SHUTDOWN_DELAY_SECONDS = 5;
 
 const MIN_SECRET_BYTES = 32;
 /**
@@ -260,6 +273,8 @@ export function loadAppConfig(
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       corsOrigins: e.CORS_ORIGINS,
       trustProxy: e.TRUST_PROXY,
+      shutdownDelaySeconds:
+        e.SHUTDOWN_DELAY_SECONDS ?? (production ? PRODUCTION_SHUTDOWN_DELAY_SECONDS : 0),
     },
     database: { url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, dataDir },
     jwt: {

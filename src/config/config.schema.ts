@@ -4,12 +4,12 @@ import { EMAIL_PATTERN } from '../common/credentials';
 
 /**
  * The service's environment variables, as the contract's configuration table lists them, plus a
- * few operational ones (LOG_LEVEL, BODY_LIMIT_BYTES, DATABASE_POOL_SIZE) and HS256's counterpart
- * of JWT_PREVIOUS_PUBLIC_KEYS (JWT_PREVIOUS_SECRETS). Values are strings; an empty value has
- * already been removed (it counts as unset).
+ * few operational ones (LOG_LEVEL, BODY_LIMIT_BYTES, DATABASE_POOL_SIZE, SHUTDOWN_DELAY_SECONDS)
+ * and HS256's counterpart of JWT_PREVIOUS_PUBLIC_KEYS (JWT_PREVIOUS_SECRETS). Values are strings;
+ * an empty value has already been removed (it counts as unset).
  */
 
-const integer = (min: number, max: number, fallback: number) =>
+const boundedInteger = (min: number, max: number) =>
   z
     .string()
     .regex(/^\d+$/, { error: `must be an integer between ${min} and ${max}` })
@@ -19,8 +19,10 @@ const integer = (min: number, max: number, fallback: number) =>
         .number()
         .min(min, { error: `must be an integer between ${min} and ${max}` })
         .max(max, { error: `must be an integer between ${min} and ${max}` }),
-    )
-    .default(fallback);
+    );
+
+const integer = (min: number, max: number, fallback: number) =>
+  boundedInteger(min, max).default(fallback);
 
 const boolean = (fallback: boolean) =>
   z.stringbool({ error: 'must be true or false' }).default(fallback);
@@ -95,6 +97,8 @@ export const environmentSchema = z.object({
     })
     .default('info'),
   BODY_LIMIT_BYTES: integer(1024, 10 * 1024 * 1024, 64 * 1024),
+  // Unset: a default that depends on NODE_ENV (see loadAppConfig).
+  SHUTDOWN_DELAY_SECONDS: boundedInteger(0, 300).optional(),
 
   DATABASE_URL: url(
     ['postgres:', 'postgresql:'],

@@ -43,7 +43,8 @@ export class HealthController {
   // Terminus's own documentation describes its 503 body; ours is problem+json (see the filter).
   @HealthCheck({ swaggerDocumentation: false })
   @ApiOperation({
-    summary: 'Readiness: 200 when the database answers and migrations are applied, else 503',
+    summary:
+      'Readiness: 200 when the database answers and migrations are applied, else 503 (also from the start of a shutdown)',
   })
   @ApiOkResponse({ standardSchema: ReadinessSchema })
   @ApiProblems('service_unavailable')

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { loadAppConfig } from '../../src/config/app-config';
 import { environmentSchema } from '../../src/config/config.schema';
 import { ROOT } from '../support/run';
 
@@ -22,6 +23,7 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: unknown };
   ports?: string[];
+  stop_grace_period?: string;
 }
 const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
 const configVariables = Object.keys(environmentSchema.shape);
@@ -74,6 +76,17 @@ describe('docker-compose.yml', () => {
     expect(environment.DATABASE_URL).toMatch(/^postgresql:\/\/[^@]+@db:5432\/auth$/);
     expect(db.environment?.POSTGRES_PASSWORD).toMatch(/^\$\{POSTGRES_PASSWORD:\?/);
     expect(auth.ports).toEqual([`${exposed}:${exposed}`]);
+  });
+
+  it('lets the service serve out its shutdown delay and drain before Docker kills it', () => {
+    const { shutdownDelaySeconds } = loadAppConfig({
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgresql://auth:password@db:5432/auth',
+      JWT_SECRET: 'a-deployment-test-secret-of-32-bytes-or-more',
+    }).http;
+    const grace = Number(/^(\d+)s$/.exec(auth.stop_grace_period ?? '')?.[1]);
+    // Requests in flight end within 5 s (database timeouts), 15 s for a slow client's upload.
+    expect(grace).toBeGreaterThanOrEqual(shutdownDelaySeconds + 15);
   });
 
   it('sets only variables the service knows, and requires a JWT secret', () => {

@@ -68,4 +68,49 @@ describe('SIGTERM under load', () => {
     expect(service.stderr).toBe('');
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   });
+
+  it('with SHUTDOWN_DELAY_SECONDS, goes on serving after the signal, not ready and closing connections, then stops', async () => {
+    const delayedDataDir = path.join(checkout, '.data-delayed');
+    const service = new ServiceProcess(await freePort(), {
+      DATA_DIR: delayedDataDir,
+      LOG_LEVEL: 'info',
+      JWT_SECRET: 'drain-test-secret-drain-test-secret-0123',
+      FIRST_SUPERUSER_PASSWORD: 'drain-superuser-password',
+      SHUTDOWN_DELAY_SECONDS: '2',
+    });
+    await service.ready();
+    const login = () =>
+      fetch(`${service.url}/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'admin@example.com', password: 'drain-superuser-password' }),
+        signal: AbortSignal.timeout(10_000),
+      });
+    expect((await login()).headers.get('connection')).not.toBe('close');
+
+    const signalledAt = Date.now();
+    const stopped = service.stop('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // A load balancer's health check: the instance is leaving.
+    const ready = await fetch(`${service.url}/health/ready`, {
+      signal: AbortSignal.timeout(5_000),
+    });
+    expect(ready.status).toBe(503);
+    expect(ready.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(ready.headers.get('connection')).toBe('close');
+    // A request the load balancer sent before it noticed, on a new connection: still served.
+    const lateLogin = await login();
+    expect(lateLogin.status).toBe(200);
+    expect(lateLogin.headers.get('connection')).toBe('close');
+    expect(Date.now() - signalledAt).toBeLessThan(2_000);
+
+    const exit = await stopped;
+    expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(2_000);
+    expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
+    expect(service.stderr).toBe('');
+    expect(service.stdout).toContain(
+      'Shutting down on SIGTERM: not ready, serving 2 s more, then finishing the requests in flight',
+    );
+    expect(existsSync(path.join(delayedDataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+  });
 });
