@@ -65,7 +65,13 @@ export class AuthController {
     summary: 'Log in: a new session, with an access token and a refresh token',
     description:
       'An unknown email and a wrong password get the same 401 invalid_credentials, in the same ' +
-      'time. account_disabled is answered only after a correct password.',
+      'time. account_disabled is answered only after a correct password. 429 too_many_attempts: ' +
+      "the client's per-IP budget is spent; or the email is locked after LOGIN_MAX_FAILURES " +
+      'consecutive failures (30 s, doubling with each further failure, up to 15 minutes; ' +
+      'Retry-After says when it ends; a client that logged in to it in the last 30 days is then ' +
+      'judged on failures of its own, so that guessing elsewhere cannot lock the user out); ' +
+      'or more logins to the email arrived at once than its checks in progress let through ' +
+      'within 1.5 s (Retry-After: 1).',
   })
   @ApiOkResponse({ standardSchema: TokenPairSchema })
   @ApiProblems('validation_failed', 'invalid_credentials', 'account_disabled', 'too_many_attempts')

@@ -20,7 +20,21 @@ export interface ThrottleRules {
    * only checks lost with a crashed instance, or whose outcome could not be recorded, are older.
    */
   staleCheckSeconds: number;
+  /**
+   * The most attempts that wait for a place per key on one instance (LoginThrottle); beyond
+   * them, 429 at once.
+   */
+  maxWaiting: number;
 }
+
+/**
+ * About as many attempts as an account's places let through in one wait (five places, checks of
+ * 50–100 ms with both cores busy, 1.5 s): concurrent correct logins to one account (a shared
+ * account, workers starting together) are served rather than refused, while a flood beyond them
+ * costs one statement per attempt. At the limit nobody waits, so a guessing flood waits only until
+ * its first failures lock the account.
+ */
+const MAX_WAITING_PER_KEY = 64;
 
 export const THROTTLE_RULES = Symbol('ThrottleRules');
 
@@ -33,5 +47,6 @@ export const throttleRulesProvider: Provider = {
     lockCapSeconds: LOCK_CAP_SECONDS,
     failureWindowSeconds: 24 * 3600,
     staleCheckSeconds: 30,
+    maxWaiting: MAX_WAITING_PER_KEY,
   }),
 };

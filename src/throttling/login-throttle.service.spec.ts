@@ -28,7 +28,7 @@ function throttleWith(answer: (key: string) => Admission, knownClient = false) {
       set: () => Promise.resolve(),
     }),
   };
-  const rules = { maxFailures: 2 } as ThrottleRules;
+  const rules = { maxFailures: 2, maxWaiting: 2 } as ThrottleRules;
   const throttle = new LoginThrottle(
     repository as unknown as LoginThrottleRepository,
     rateLimits as unknown as RateLimits,
@@ -52,7 +52,7 @@ describe('LoginThrottle waiting for a place', () => {
     expect(repository.asked).toBeLessThanOrEqual(6);
   });
 
-  it('refuses at once beyond LOGIN_MAX_FAILURES waiting attempts per account', async () => {
+  it('refuses at once beyond maxWaiting waiting attempts per account', async () => {
     const { repository, attempt } = throttleWith(() => FULL);
     const started = performance.now();
     const waiting = [attempt(), attempt()];

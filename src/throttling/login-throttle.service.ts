@@ -43,9 +43,9 @@ interface LoginTicket {
  * lock ends). A failure is counted, and the lock set, in the statement that gives the place back,
  * so at most LOGIN_MAX_FAILURES guesses are checked before the lock, however they are timed.
  * Below the limit, an attempt without a place waits for one (PLACE_WAIT_MS at most, and at most
- * LOGIN_MAX_FAILURES attempts per account on each instance), since concurrent logins that have
- * not failed must not be refused; at the limit, or when the wait is over or full, it gets 429
- * with Retry-After: 1 and changes nothing.
+ * `maxWaiting` attempts per account on each instance), since concurrent logins that have not
+ * failed must not be refused; at the limit, or when the wait is over or full, it gets 429 with
+ * Retry-After: 1 and changes nothing.
  *
  * So that an attacker cannot lock the real user out, a client (its network, RateLimits.network)
  * from which the account logged in during the last 30 days is judged on its own counters for that
@@ -70,7 +70,7 @@ export class LoginThrottle {
     rateLimits: RateLimits,
     @Inject(THROTTLE_RULES) rules: ThrottleRules,
   ) {
-    this.waiters = new PlaceWaiters(rules.maxFailures);
+    this.waiters = new PlaceWaiters(rules.maxWaiting);
     this.knownClients = rateLimits.limiter({
       name: 'login-known',
       points: 1,

@@ -153,23 +153,34 @@ describe('login throttling per account (LOGIN_MAX_FAILURES=5)', () => {
 
   it('lets concurrent logins of one account beyond its places wait for one: none that has not failed is refused', async () => {
     const account = await newAccount(t, 'busy');
-    // Five places, and up to five attempts waiting for them on this instance.
-    const ten = await Promise.all(
-      Array.from({ length: 10 }, () => attempt(account.email, account.password)),
-    );
-    expect(ten.map((r) => r.statusCode)).toEqual(Array(10).fill(200));
-    // Beyond those, an attempt is refused at once rather than queued without end.
-    const many = await Promise.all(
+    // Five places, and the rest of the thirty waiting for them on this instance.
+    const thirty = await Promise.all(
       Array.from({ length: 30 }, () => attempt(account.email, account.password)),
     );
-    const statuses = many.map((r) => r.statusCode);
-    expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(10);
-    for (const res of many.filter((r) => r.statusCode !== 200)) {
-      expect([res.statusCode, res.headers['retry-after']]).toEqual([429, '1']);
-    }
+    expect(thirty.map((r) => r.statusCode)).toEqual(Array(30).fill(200));
     // Nothing was counted as a failure, and every place was given back.
     expect(await stored(account.email)).toEqual({ failures: 0, checking: 0 });
     expect((await attempt(account.email, account.password)).statusCode).toBe(200);
+  });
+
+  it('refuses at once, with Retry-After: 1, the attempts beyond those a wait can serve', async () => {
+    const account = await newAccount(t, 'flooded');
+    // Four failures leave one place, which a check on another instance holds.
+    await withLostCheck(account.email, 4, '1 second');
+    const flood = await Promise.all(
+      Array.from({ length: 70 }, async () => {
+        const started = Date.now();
+        const res = await attempt(account.email, account.password);
+        return { res, ms: Date.now() - started };
+      }),
+    );
+    for (const { res } of flood) {
+      expect([res.statusCode, res.headers['retry-after']]).toEqual([429, '1']);
+    }
+    // 64 waited the whole wait for a place that never came; the other 6 were refused at once.
+    expect(flood.filter(({ ms }) => ms >= 1_400)).toHaveLength(64);
+    expect(flood.filter(({ ms }) => ms < 1_000)).toHaveLength(6);
+    expect(await stored(account.email)).toEqual({ failures: 4, checking: 1 });
   });
 
   it('lets a waiting attempt in when another instance gives a place back', async () => {
