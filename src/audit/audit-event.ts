@@ -1,10 +1,6 @@
 import type { ClientInfo } from '../common/client-info';
 
-/**
- * The contract's audit event types ("Users"), and `api_key_first_used`: the first request made
- * with a key, an addition the contract's list does not have (clients should ignore types they do
- * not know).
- */
+/** The contract's audit event types ("Users"): a closed list, which clients may switch on. */
 export const AUDIT_EVENT_TYPES = [
   'signup',
   'login_succeeded',
@@ -17,7 +13,6 @@ export const AUDIT_EVENT_TYPES = [
   'password_reset_requested',
   'password_reset_completed',
   'api_key_created',
-  'api_key_first_used',
   'api_key_revoked',
   'user_created',
   'user_updated',

@@ -20,8 +20,7 @@ import {
 } from './dto/audit-events.dto';
 
 const EVENT_TYPES_DESCRIPTION =
-  "Types: the contract's list, plus `api_key_first_used` (the first request made with a key). " +
-  '`detail` never holds a password, token or key.';
+  "Types: the contract's list. `detail` never holds a password, token or key.";
 
 @ApiTags('audit')
 @ApiBearerAuth()

@@ -243,6 +243,31 @@ describe('audit trail', () => {
     ).toBe(400);
   });
 
+  it("uses the contract's closed list of event types, in the document and in the type filter", async () => {
+    const contractTypes = [
+      'signup',
+      'login_succeeded',
+      'login_failed',
+      'logout',
+      'refresh',
+      'refresh_reuse_detected',
+      'session_revoked',
+      'password_changed',
+      'password_reset_requested',
+      'password_reset_completed',
+      'api_key_created',
+      'api_key_revoked',
+      'user_created',
+      'user_updated',
+      'user_deleted',
+    ].sort();
+    const document = (await t.request({ method: 'GET', url: '/docs/json' })).json();
+    const documented = document.components.schemas.AuditEvent.properties.type.enum as string[];
+    expect([...documented].sort()).toEqual(contractTypes);
+    const res = await get(t, '/audit-events?type=api_key_first_used', admin.accessToken);
+    expect([res.statusCode, res.json().code]).toEqual([400, 'validation_failed']);
+  });
+
   it('never fails or delays a login while audit writes cannot get through, and writes them later', async () => {
     const account = await newAccount(t, 'audit-down');
     await t.app.get(AuditLog).flush();

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import { applyMigrations, MIGRATIONS_DIR } from '../../src/database/schema-engine/migrations';
@@ -70,6 +71,40 @@ describe('migrations on the WebAssembly schema engine', () => {
       expect(await applyMigrations(db.url)).toEqual([]);
       expect(await history(db.url)).toEqual(committed);
     } finally {
+      await db.drop();
+    }
+  });
+
+  it("upgrades a database written by earlier versions: audit events outside the contract's types go", async () => {
+    const db = await emptyDatabase('upgrade');
+    const earlier = await mkdtemp(path.join(tmpdir(), 'auth-migrations-'));
+    try {
+      const upgrade = '20261123054327_audit_events_contract_types';
+      const names = (await committedMigrations()).map((m) => m.migration_name);
+      for (const name of names.filter((n) => n < upgrade)) {
+        await cp(path.join(MIGRATIONS_DIR, name), path.join(earlier, name), { recursive: true });
+      }
+      await cp(
+        path.join(MIGRATIONS_DIR, 'migration_lock.toml'),
+        path.join(earlier, 'migration_lock.toml'),
+      );
+      await applyMigrations(db.url, { dir: earlier });
+      const client = new Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        await client.query(
+          `INSERT INTO audit_events (id, type, at, detail) VALUES
+             (gen_random_uuid(), 'api_key_first_used', now(), '{}'),
+             (gen_random_uuid(), 'api_key_created', now(), '{}')`,
+        );
+        expect(await applyMigrations(db.url)).toContain(upgrade);
+        const { rows } = await client.query<{ type: string }>('SELECT type FROM audit_events');
+        expect(rows).toEqual([{ type: 'api_key_created' }]);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await rm(earlier, { recursive: true, force: true });
       await db.drop();
     }
   });

@@ -78,16 +78,9 @@ export class ApiKeysRepository {
     return deleted ?? null;
   }
 
-  /**
-   * Records a use. `first` is true for exactly one caller, whichever instance it is on: the row
-   * is locked while its previous value is read.
-   */
-  async touch(id: string, now: Date): Promise<{ first: boolean } | undefined> {
-    const [row] = await this.prisma.$queryRaw<{ first: boolean }[]>`
-      WITH previous AS (SELECT id, last_used_at FROM api_keys WHERE id = ${id}::uuid FOR UPDATE)
-      UPDATE api_keys k SET last_used_at = ${now}
-        FROM previous WHERE k.id = previous.id
-      RETURNING previous.last_used_at IS NULL AS first`;
-    return row;
+  /** Records a use (lastUsedAt; never moved back by a slower instance's older write). */
+  async touch(id: string, now: Date): Promise<void> {
+    await this.prisma.$executeRaw`
+      UPDATE api_keys SET last_used_at = GREATEST(last_used_at, ${now}) WHERE id = ${id}::uuid`;
   }
 }

@@ -1,6 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuditLog } from '../../audit/audit-log.service';
-import type { ClientInfo } from '../../common/client-info';
 import type { Actor } from '../../common/decorators/actor.decorator';
 import { ApiException } from '../../common/errors/api-exception';
 import type { Principal } from '../../common/principal';
@@ -109,7 +108,7 @@ export class ApiKeysService {
    * The principal a presented key acts as, or null when it is malformed, unknown, revoked,
    * expired, or its owner is gone or deactivated: one answer for all of them.
    */
-  async authenticate(presented: string, client: ClientInfo): Promise<ApiKeyPrincipal | null> {
+  async authenticate(presented: string): Promise<ApiKeyPrincipal | null> {
     const parsed = apiKeyCodec.parse(presented);
     if (!parsed) return null;
     const key = await this.state.apiKey(parsed.id);
@@ -117,27 +116,23 @@ export class ApiKeysService {
     if (key.expiresAt && key.expiresAt.getTime() <= Date.now()) return null;
     const user = await this.state.user(key.userId);
     if (!user?.isActive) return null;
-    this.noteUse(key.id, user.id, client);
+    this.noteUse(key.id);
     return {
       principal: { user, sessionId: undefined, apiKeyId: key.id, roles: [], isSuperuser: false },
       scopes: key.scopes,
     };
   }
 
-  /** Off the request path: lastUsedAt, and the audit event of a key's first use. */
-  private noteUse(keyId: string, userId: string, client: ClientInfo): void {
+  /** Off the request path: lastUsedAt. */
+  private noteUse(keyId: string): void {
     const now = Date.now();
     if (now - (this.touched.get(keyId) ?? 0) < TOUCH_INTERVAL_MS) return;
     this.touched.set(keyId, now);
     if (this.touched.size > 100_000) this.touched.clear();
-    this.keys.touch(keyId, new Date(now)).then(
-      (result) => {
-        if (result?.first) {
-          this.audit.record({ type: 'api_key_first_used', userId, client, detail: { keyId } });
-        }
-      },
-      (error: Error) =>
+    this.keys
+      .touch(keyId, new Date(now))
+      .catch((error: Error) =>
         this.logger.warn(`Could not record the use of an API key: ${error.message}`),
-    );
+      );
   }
 }

@@ -1,12 +1,10 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
 import { TokenExpiredError } from 'jsonwebtoken';
 import { AUTH_OPTIONAL } from '../../common/decorators/optional-auth.decorator';
 import { IS_PUBLIC } from '../../common/decorators/public.decorator';
 import { SCOPES } from '../../common/decorators/scopes.decorator';
 import { REQUIRES_SUPERUSER } from '../../common/decorators/require-superuser.decorator';
-import { clientInfo, type ClientInfo } from '../../common/client-info';
 import { ApiException } from '../../common/errors/api-exception';
 import { unreadApiKeys } from '../../common/errors/challenge';
 import type { Principal } from '../../common/principal';
@@ -69,11 +67,7 @@ export class JwtAuthGuard implements CanActivate {
         unreadApiKeys.add(request);
         return true;
       }
-      request.user = await this.authenticateApiKey(
-        apiKey,
-        policy,
-        clientInfo(http.getRequest<FastifyRequest>()),
-      );
+      request.user = await this.authenticateApiKey(apiKey, policy);
       return true;
     }
     if (policy.optional && authorization === undefined) return true;
@@ -113,13 +107,8 @@ export class JwtAuthGuard implements CanActivate {
     return policy;
   }
 
-  private async authenticateApiKey(
-    presented: unknown,
-    policy: RoutePolicy,
-    client: ClientInfo,
-  ): Promise<Principal> {
-    const found =
-      typeof presented === 'string' ? await this.apiKeys.authenticate(presented, client) : null;
+  private async authenticateApiKey(presented: unknown, policy: RoutePolicy): Promise<Principal> {
+    const found = typeof presented === 'string' ? await this.apiKeys.authenticate(presented) : null;
     if (!found) {
       throw new ApiException('invalid_token', { detail: 'The API key is not valid' });
     }
