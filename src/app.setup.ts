@@ -13,6 +13,7 @@ import {
   connectNotFound,
   expectationFailed,
 } from './common/errors/client-errors';
+import { HTTP_TIMEOUTS } from './common/http/http-timeouts';
 import { useStrictJsonBodies } from './common/http/json-body';
 import { applySecurityHeaders } from './common/http/security-headers';
 import { ProblemDetailsFilter } from './common/errors/problem-details.filter';
@@ -25,14 +26,6 @@ import type { AppConfig } from './config/app-config';
 import { GracefulShutdown } from './health/graceful-shutdown';
 import { Metrics } from './health/metrics.service';
 import { setUpOpenApi } from './openapi';
-
-/** Node's HTTP timeouts: slow or idle clients cannot hold sockets (slowloris). */
-export const HTTP_TIMEOUTS = {
-  headersMs: 10_000,
-  requestMs: 15_000,
-  /** Longer than the usual 60 s idle timeout of load balancers, so they close first. */
-  keepAliveMs: 65_000,
-} as const;
 
 const CONNECTIONS_CHECKING_INTERVAL_MS = 500;
 

@@ -36,7 +36,7 @@ export class AuditEventsController {
     description: EVENT_TYPES_DESCRIPTION,
   })
   @ApiOkResponse({ standardSchema: AuditEventPageSchema })
-  @ApiProblems('validation_failed', 'forbidden')
+  @ApiProblems('validation_failed')
   @ApiQueryFields(AuditEventsQuerySchema)
   async list(
     @Query({ schema: AuditEventsQuerySchema }) query: AuditEventsQuery,

@@ -8,8 +8,11 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentActor, type Actor } from '../common/decorators/actor.decorator';
-import { RequireSuperuser } from '../common/decorators/require-superuser.decorator';
-import { ApiProblems } from '../common/openapi/api-problems.decorator';
+import {
+  RequireSuperuser,
+  SUPERUSERS_ONLY,
+} from '../common/decorators/require-superuser.decorator';
+import { ApiProblem, ApiProblems } from '../common/openapi/api-problems.decorator';
 import { ApiQueryFields } from '../common/openapi/api-query.decorator';
 import type { Page } from '../common/validation/page';
 import { ResourceIdPipe } from '../common/validation/resource-id.pipe';
@@ -34,7 +37,7 @@ import { NoBody } from '../common/decorators/no-body.decorator';
 @ApiTags('users (admin)')
 @ApiBearerAuth()
 @RequireSuperuser()
-@ApiProblems('invalid_token', 'forbidden')
+@ApiProblems('invalid_token')
 @Controller('users')
 export class AdminUsersController {
   constructor(private readonly users: UsersService) {}
@@ -79,6 +82,11 @@ export class AdminUsersController {
   })
   @ApiOkResponse({ standardSchema: UserResponseSchema })
   @ApiProblems('validation_failed', 'weak_password', 'not_found', 'email_taken')
+  @ApiProblem(
+    403,
+    ['forbidden'],
+    `${SUPERUSERS_ONLY}, or the change would remove the caller's own superuser rights or deactivate the caller`,
+  )
   async update(
     @CurrentActor() actor: Actor,
     @Param('id', ResourceIdPipe) id: string,
@@ -91,7 +99,12 @@ export class AdminUsersController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a user, with their sessions, tokens and keys' })
   @ApiNoContentResponse({ description: 'Deleted' })
-  @ApiProblems('validation_failed', 'not_found', 'forbidden', 'cannot_delete_self')
+  @ApiProblems('validation_failed', 'not_found')
+  @ApiProblem(
+    403,
+    ['forbidden', 'cannot_delete_self'],
+    `${SUPERUSERS_ONLY} (forbidden), or the user to delete is the caller (cannot_delete_self)`,
+  )
   async delete(
     @CurrentActor() actor: Actor,
     @Param('id', ResourceIdPipe) id: string,

@@ -102,10 +102,11 @@ describe('OpenAPI document', () => {
     }
   });
 
-  it('documents the shell’s errors: 400 and 415 everywhere, 413 wherever a body is read, 503 where the database is needed', () => {
+  it('documents the shell’s errors: 400, 408, 415, 417 and 431 everywhere, 413 wherever a body is read, 503 where the database is needed', () => {
     for (const row of CONTRACT) {
       const { responses } = operation(row);
-      const shell = row.operation.startsWith('GET ') ? ['400', '415'] : ['400', '413', '415'];
+      const everywhere = ['400', '408', '415', '417', '431'];
+      const shell = row.operation.startsWith('GET ') ? everywhere : [...everywhere, '413'];
       expect([row.operation, Object.keys(responses)]).toEqual([
         row.operation,
         expect.arrayContaining(shell),

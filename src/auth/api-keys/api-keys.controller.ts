@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { z } from 'zod';
 import { CurrentActor, type Actor } from '../../common/decorators/actor.decorator';
-import { ApiProblems } from '../../common/openapi/api-problems.decorator';
+import { ApiProblem, ApiProblems } from '../../common/openapi/api-problems.decorator';
 import { ResourceIdPipe } from '../../common/validation/resource-id.pipe';
 import {
   ApiKeySchema,
@@ -26,7 +26,8 @@ import { NoBody } from '../../common/decorators/no-body.decorator';
 /** The caller's API keys. Bearer tokens only: a key cannot manage keys. */
 @ApiTags('api keys')
 @ApiBearerAuth()
-@ApiProblems('invalid_token', [403, 'forbidden'])
+@ApiProblems('invalid_token')
+@ApiProblem(403, ['forbidden'], 'an API key (X-API-Key) was sent: a key cannot manage keys')
 @Controller('auth/api-keys')
 export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}

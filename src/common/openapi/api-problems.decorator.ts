@@ -34,6 +34,11 @@ export function problemResponse(codes: ErrorCode[], explanation?: string, status
   };
 }
 
+/** One status's error response, saying what causes it (a route's own overrides its class's). */
+export function ApiProblem(status: number, codes: ErrorCode[], explanation: string) {
+  return ApiResponse({ status, ...problemResponse(codes, explanation, status) });
+}
+
 /**
  * Documents a route's error responses: for each status, the problem codes it may carry.
  * `[status, code]` overrides a code's default status.

@@ -1,5 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtension, type OpenAPIObject } from '@nestjs/swagger';
+import { maxHeaderSize } from 'node:http';
+import { HTTP_TIMEOUTS } from '../http/http-timeouts';
 import { ERROR_CODES } from '../errors/error-codes';
 import { problemResponse } from './api-problems.decorator';
 
@@ -13,7 +15,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 /**
  * Adds the error responses that come from the application shell rather than from a route, so
  * that every operation in the document lists them: 400 for a request that is not valid HTTP
- * (wherever a route lists no 400 of its own), the body limit and JSON-only bodies wherever
+ * (wherever a route lists no 400 of its own), 408, 417 and 431 from Node's HTTP server, the body limit and JSON-only bodies wherever
  * a body is read (every method but GET, also where the operation takes none: a body sent there
  * is read, and refused), compressed requests everywhere, 403 for an API key where it is not
  * accepted, and 503 when the database cannot be reached (within 5 seconds, with Retry-After) for
@@ -27,6 +29,19 @@ export function documentSharedProblems(document: OpenAPIObject): void {
       responses[ERROR_CODES.validation_failed.status] ??= problemResponse(
         ['validation_failed'],
         'the request is not valid HTTP: a URL with a malformed percent-encoding, no Host header',
+      );
+      // Answered by Node's HTTP server before any route runs, on every operation alike.
+      responses[408] ??= problemResponse(
+        ['request_timeout'],
+        `the request took more than ${HTTP_TIMEOUTS.requestMs / 1000} s to arrive (its headers more than ${HTTP_TIMEOUTS.headersMs / 1000} s); the connection is closed`,
+      );
+      responses[417] ??= problemResponse(
+        ['validation_failed'],
+        'an Expect header other than 100-continue; the connection is closed',
+      );
+      responses[431] ??= problemResponse(
+        ['payload_too_large'],
+        `the request's headers are larger than ${maxHeaderSize / 1024} KiB; the connection is closed`,
       );
       if (method !== 'get') {
         const body = operation.requestBody ? 'the body' : 'a body (this operation takes none)';
