@@ -63,7 +63,10 @@ export class Metrics {
       registers,
       async collect() {
         const count = await activeSessions();
-        if (count !== undefined) this.set(count);
+        // Not known (the database is away): no sample rather than a made-up 0, so a dashboard
+        // shows a gap and `absent()` can alert on it.
+        if (count === undefined) this.remove();
+        else this.set(count);
       },
     });
   }
@@ -101,8 +104,8 @@ export class Metrics {
       this.activeSessionsCount = { value, at: Date.now() };
       return value;
     } catch {
-      // The database is away: leave the gauge as it was rather than fail the scrape.
-      return cached?.value;
+      // The database is away: the scrape still answers, without this gauge.
+      return undefined;
     }
   }
 }
