@@ -71,7 +71,7 @@ export class AuthController {
       'Retry-After says when it ends; a client that logged in to it in the last 30 days is then ' +
       'judged on failures of its own, so that guessing elsewhere cannot lock the user out); ' +
       'or more logins to the email arrived at once than its checks in progress let through ' +
-      'within 1.5 s (Retry-After: 1).',
+      'within 1.5 s, or than may wait for them (64 per instance) (Retry-After: 1).',
   })
   @ApiOkResponse({ standardSchema: TokenPairSchema })
   @ApiProblems('validation_failed', 'invalid_credentials', 'account_disabled', 'too_many_attempts')

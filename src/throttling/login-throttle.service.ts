@@ -68,7 +68,7 @@ export class LoginThrottle {
   constructor(
     private readonly throttle: LoginThrottleRepository,
     rateLimits: RateLimits,
-    @Inject(THROTTLE_RULES) rules: ThrottleRules,
+    @Inject(THROTTLE_RULES) private readonly rules: ThrottleRules,
   ) {
     this.waiters = new PlaceWaiters(rules.maxWaiting);
     this.knownClients = rateLimits.limiter({
@@ -150,8 +150,11 @@ export class LoginThrottle {
       return;
     }
     await Promise.all([
-      // A success clears the failures: places for every waiting attempt, perhaps.
-      this.throttle.recordSuccess(ticket.key).then(() => this.waiters.wakeAll(ticket.key)),
+      // A success gives its place back and clears the failures: as many places as the account
+      // has, at most.
+      this.throttle
+        .recordSuccess(ticket.key)
+        .then(() => this.waiters.wake(ticket.key, this.rules.maxFailures)),
       this.remember(ticket.clientKey),
     ]);
   }

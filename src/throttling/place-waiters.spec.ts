@@ -61,6 +61,27 @@ describe('PlaceWaiters', () => {
     expect(await timed(waiters.join('k')!.next(50))).toBeGreaterThanOrEqual(45);
   });
 
+  it('wakes as many attempts as places were given back, longest asleep first; the rest sleep on', async () => {
+    const waiters = new PlaceWaiters(4);
+    const members = [waiters.join('k')!, waiters.join('k')!, waiters.join('k')!];
+    const awake = waiters.join('k')!;
+    const woken: number[] = [];
+    const asleep = members.map((waiter, i) => waiter.next(200).then(() => woken.push(i)));
+    waiters.wake('k', 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(woken).toEqual([0, 1]);
+    // The one asking meanwhile is not told of places others were woken for…
+    expect(await timed(awake.next(50))).toBeGreaterThanOrEqual(45);
+    await Promise.all(asleep);
+    // …and the third slept on until its pause ended.
+    expect(woken).toEqual([0, 1, 2]);
+    // Places beyond those asleep go to those asking, up to their number.
+    waiters.wake('k', 10);
+    for (const waiter of [...members, awake])
+      expect(await timed(waiter.next(10_000))).toBeLessThan(1_000);
+    expect(await timed(awake.next(50))).toBeGreaterThanOrEqual(45);
+  });
+
   it('wakes every attempt at once when the key changed for all, and those awake ask again', async () => {
     const waiters = new PlaceWaiters(3);
     const asleep = [waiters.join('k')!, waiters.join('k')!];

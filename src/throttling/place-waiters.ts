@@ -16,12 +16,14 @@ interface KeyWaiters {
 }
 
 /**
- * Attempts waiting, on this instance, for a place among an account's checks in progress. A place
- * this instance gives back wakes one of them to ask for it (wake), a change that concerns them
- * all (a success, a lock) wakes every one (wakeAll), so a wait usually ends with the check it
- * waited for, with one more statement; places given back by other instances are found by asking
- * again after a while. At most `limit` attempts wait per key: the rest are refused at once,
- * so a flood of concurrent attempts at one account costs one statement each, as before waiting.
+ * Attempts waiting, on this instance, for a place among an account's checks in progress. Places
+ * this instance gives back wake as many of them to ask for them (wake: one for a check given back,
+ * as many as the account has places for a success, which may also clear failures), a lock wakes
+ * every one (wakeAll), so a wait usually ends with the check it waited for, with one more
+ * statement, and a burst of successes does not send every waiting attempt after each one's place;
+ * places given back by other instances are found by asking again after a while. At most `limit`
+ * attempts wait per key: the rest are refused at once, so a flood beyond them costs one statement
+ * each.
  */
 export class PlaceWaiters {
   private readonly keys = new Map<string, KeyWaiters>();
@@ -63,19 +65,21 @@ export class PlaceWaiters {
     };
   }
 
-  /** A place of `key` was given back: wakes the attempt asleep longest, if any waits. */
-  wake(key: string): void {
+  /**
+   * Up to `places` places of `key` were given back: wakes as many attempts, longest asleep first;
+   * a place no one is asleep for goes to the next to fall asleep (one asking right now may have
+   * read the state before the change).
+   */
+  wake(key: string, places = 1): void {
     const waiters = this.keys.get(key);
     if (!waiters) return;
-    const [first] = waiters.asleep;
-    if (first) first();
-    else waiters.unclaimed = Math.min(waiters.unclaimed + 1, waiters.members);
+    const asking = waiters.members - waiters.asleep.size;
+    const asleep = [...waiters.asleep].slice(0, places);
+    for (const wakeUp of asleep) wakeUp();
+    waiters.unclaimed = Math.min(waiters.unclaimed + places - asleep.length, asking);
   }
 
-  /**
-   * The key's state changed for every waiting attempt (a success freed every place its failures
-   * held, or a failure locked it): wakes them all.
-   */
+  /** The key's state changed for every waiting attempt (a failure locked it): wakes them all. */
   wakeAll(key: string): void {
     const waiters = this.keys.get(key);
     if (!waiters) return;
