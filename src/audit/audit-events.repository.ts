@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service';
 import type { Prisma } from '../generated/prisma/client';
 import type { Page } from '../common/validation/page';
-import type { AuditEventRecord } from './audit-event';
+import { AUDIT_EVENT_TYPES, type AuditEventRecord } from './audit-event';
 
 const COLUMNS = {
   id: true,
@@ -54,7 +54,10 @@ export class AuditEventsRepository {
   ): Promise<Page<AuditEventRecord>> {
     const where: Prisma.AuditEventWhereInput = {
       userId: filter.userId,
-      type: filter.type,
+      // Only the contract's types: during a rolling upgrade, instances of an earlier version may
+      // still write types it no longer has (`api_key_first_used`), after the migration that
+      // deleted them.
+      type: filter.type ?? { in: [...AUDIT_EVENT_TYPES] },
       at: filter.since ? { gte: filter.since } : undefined,
     };
     const [data, count] = await this.prisma.$transaction([

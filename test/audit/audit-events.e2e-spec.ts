@@ -266,6 +266,25 @@ describe('audit trail', () => {
     expect([...documented].sort()).toEqual(contractTypes);
     const res = await get(t, '/audit-events?type=api_key_first_used', admin.accessToken);
     expect([res.statusCode, res.json().code]).toEqual([400, 'validation_failed']);
+
+    // One an instance of an earlier version wrote during a rolling upgrade is never shown.
+    const account = await newAccount(t, 'old-type');
+    await t.db.query(
+      `INSERT INTO audit_events (id, type, at, user_id, detail)
+       VALUES (gen_random_uuid(), 'api_key_first_used', now(), $1, '{}')`,
+      [account.id],
+    );
+    await t.app.get(AuditLog).flush();
+    const listed = await adminEvents(`userId=${account.id}`);
+    expect(listed.data.map((event) => event.type).sort()).toEqual(['login_succeeded', 'signup']);
+    expect(listed.count).toBe(2);
+    const own = await get(t, '/users/me/security-events', account.tokens.accessToken);
+    expect(
+      own
+        .json()
+        .map((event: Event) => event.type)
+        .sort(),
+    ).toEqual(['login_succeeded', 'signup']);
   });
 
   it('never fails or delays a login while audit writes cannot get through, and writes them later', async () => {
