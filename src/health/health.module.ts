@@ -23,6 +23,6 @@ import { Metrics } from './metrics.service';
   ],
   controllers: [HealthController, MetricsController],
   providers: [DatabaseHealthIndicator, Metrics, GracefulShutdown],
-  exports: [Metrics, GracefulShutdown],
+  exports: [Metrics],
 })
 export class HealthModule {}

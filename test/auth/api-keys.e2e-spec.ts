@@ -1,3 +1,4 @@
+import { ApiKeysRepository } from '../../src/auth/api-keys/api-keys.repository';
 import { ApiKeysService } from '../../src/auth/api-keys/api-keys.service';
 import { bearer, get, newAccount, post, superuserTokens, type Account } from '../support/auth';
 import { createTestApp, type TestApp } from '../support/test-app';
@@ -206,6 +207,14 @@ describe('API keys', () => {
     const keyEvents = events.filter((e: { detail: { keyId?: string } }) => e.detail.keyId === id);
     expect(keyEvents.map((e: { type: string }) => e.type)).toEqual(['api_key_created']);
     expect(JSON.stringify(events)).not.toContain(key.slice(-43));
+
+    // An older use recorded late (by a slower instance) does not move lastUsedAt back.
+    const keys = t.app.get(ApiKeysRepository);
+    const later = new Date(Date.now() + 60_000);
+    await keys.touch(id, later);
+    await keys.touch(id, new Date(Date.now() - 60_000));
+    listed = (await get(t, '/auth/api-keys', account.tokens.accessToken)).json();
+    expect(listed[0].lastUsedAt).toBe(later.toISOString());
   });
 
   it('lets a client holding a key log out by refresh token (the key is ignored there)', async () => {

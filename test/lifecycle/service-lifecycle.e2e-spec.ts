@@ -61,9 +61,11 @@ describe('the service on embedded PostgreSQL (no DATABASE_URL)', () => {
     expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   });
 
-  it('restart: same data, same JWT secret, nothing secret printed; Ctrl-C stops it cleanly', async () => {
+  it('restart: same data, same JWT secret, nothing secret printed; Ctrl-C stops it cleanly, without the shutdown delay', async () => {
     const secretBefore = readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8');
-    const service = new ServiceProcess(await freePort(), env);
+    // The delay is for SIGTERM (a load balancer draining the instance); Ctrl-C means now.
+    const service = new ServiceProcess(await freePort(), { ...env, SHUTDOWN_DELAY_SECONDS: '30' });
+    let stoppingFor = 0;
     try {
       await service.ready();
       expect(service.stdout).not.toMatch(PASSWORD_LINE);
@@ -71,10 +73,16 @@ describe('the service on embedded PostgreSQL (no DATABASE_URL)', () => {
       expect(readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8')).toBe(secretBefore);
       expect(service.stdout + service.stderr).not.toContain(secretBefore.trim());
     } finally {
+      const stopping = Date.now();
       const exit = await service.stop('SIGINT');
+      stoppingFor = Date.now() - stopping;
       expect(exit.code === 0 || exit.signal === 'SIGINT').toBe(true);
     }
+    expect(stoppingFor).toBeLessThan(10_000);
     // The log marks where the instance stopped serving.
+    expect(service.stdout).toContain(
+      'Shutting down on SIGINT: not ready, finishing the requests in flight',
+    );
     const shutdown = service.stdout.indexOf('Shutting down on SIGINT');
     expect(shutdown).toBeGreaterThan(-1);
     expect(service.stdout.indexOf('Requests in flight answered')).toBeGreaterThan(shutdown);

@@ -15,11 +15,12 @@ const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 /**
  * Adds the error responses that come from the application shell rather than from a route, so
  * that every operation in the document lists them: 400 for a request that is not valid HTTP
- * (wherever a route lists no 400 of its own), 408, 417 and 431 from Node's HTTP server, the body limit and JSON-only bodies wherever
- * a body is read (every method but GET, also where the operation takes none: a body sent there
- * is read, and refused), compressed requests everywhere, 403 for an API key where it is not
- * accepted, and 503 when the database cannot be reached (within 5 seconds, with Retry-After) for
- * every operation that needs it. Route-declared responses are kept.
+ * (wherever a route lists no 400 of its own), 408, 417 and 431 from Node's HTTP server, the body
+ * limit and JSON-only bodies wherever a body is read (every method but GET, also where the
+ * operation takes none: a body sent there is read, and refused), compressed requests
+ * everywhere, 403 for an API key where it is not accepted, and 503 when the database cannot be
+ * reached (within 5 seconds, with Retry-After) for every operation that needs it. Route-declared
+ * responses are kept.
  */
 export function documentSharedProblems(document: OpenAPIObject): void {
   for (const item of Object.values(document.paths)) {
