@@ -65,7 +65,7 @@ describe('the service on embedded PostgreSQL (no DATABASE_URL)', () => {
     const secretBefore = readFileSync(path.join(dataDir, 'jwt-secret'), 'utf8');
     // The delay is for SIGTERM (a load balancer draining the instance); Ctrl-C means now.
     const service = new ServiceProcess(await freePort(), { ...env, SHUTDOWN_DELAY_SECONDS: '30' });
-    let stoppingFor = 0;
+    let stoppingFor: number;
     try {
       await service.ready();
       expect(service.stdout).not.toMatch(PASSWORD_LINE);
