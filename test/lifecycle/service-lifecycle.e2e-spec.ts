@@ -1,8 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Client } from 'pg';
-import { freePort, ServiceProcess } from '../support/service-process';
+import { freePort, queryEmbedded, ServiceProcess } from '../support/service-process';
 import { clusterTempDir } from '../support/temp-dir';
 
 const PASSWORD_LINE = /^FIRST_SUPERUSER_PASSWORD=(.+)$/gm;
@@ -21,26 +20,11 @@ describe('the service on embedded PostgreSQL (no DATABASE_URL)', () => {
   const env = { DATA_DIR: dataDir, LOG_LEVEL: 'info' };
   afterAll(() => rm(checkout, { recursive: true, force: true }));
 
-  /** The cluster's port from postmaster.pid, while it runs, and its generated password. */
-  async function users(): Promise<{ email: string; is_superuser: boolean }[]> {
-    const port = readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split(
-      '\n',
-    )[3];
-    const { password } = JSON.parse(readFileSync(path.join(dataDir, 'credentials.json'), 'utf8'));
-    const client = new Client({
-      host: '127.0.0.1',
-      port: Number(port),
-      user: 'postgres',
-      password,
-      database: 'auth',
-    });
-    await client.connect();
-    try {
-      return (await client.query('SELECT email, is_superuser FROM users')).rows;
-    } finally {
-      await client.end();
-    }
-  }
+  const users = () =>
+    queryEmbedded<{ email: string; is_superuser: boolean }>(
+      dataDir,
+      'SELECT email, is_superuser FROM users',
+    );
 
   it('first start: prints the generated password once, keeps the JWT secret in DATA_DIR, serves ready', async () => {
     const service = new ServiceProcess(await freePort(), env);

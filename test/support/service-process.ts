@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { Client, type QueryResultRow } from 'pg';
 import { ROOT } from './run';
 
 export const MAIN = path.join(ROOT, 'dist', 'main.js');
@@ -47,6 +48,11 @@ export class ServiceProcess {
     );
   }
 
+  /** Whether the process is still running. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -77,5 +83,35 @@ export class ServiceProcess {
   async stop(signal: NodeJS.Signals = 'SIGTERM') {
     this.child.kill(signal);
     return this.exited;
+  }
+}
+
+/**
+ * Runs one query on the embedded PostgreSQL of a service started with `dataDir` as DATA_DIR, while
+ * it runs: its port from postmaster.pid, its generated password from credentials.json.
+ */
+export async function queryEmbedded<T extends QueryResultRow>(
+  dataDir: string,
+  sql: string,
+  values: unknown[] = [],
+): Promise<T[]> {
+  const port = readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split(
+    '\n',
+  )[3];
+  const { password } = JSON.parse(readFileSync(path.join(dataDir, 'credentials.json'), 'utf8')) as {
+    password: string;
+  };
+  const client = new Client({
+    host: '127.0.0.1',
+    port: Number(port),
+    user: 'postgres',
+    password,
+    database: 'auth',
+  });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, values)).rows;
+  } finally {
+    await client.end();
   }
 }
