@@ -78,7 +78,8 @@ export class AdminUsersController {
     summary: 'Change a user',
     description:
       'Deactivating a user, or setting their password, revokes all their sessions. A change of ' +
-      'roles or superuser flag applies to their existing tokens within a second.',
+      'roles or superuser flag applies to their existing tokens within a second. A body naming ' +
+      'no field changes nothing (updatedAt included).',
   })
   @ApiOkResponse({ standardSchema: UserResponseSchema })
   @ApiProblems('validation_failed', 'weak_password', 'not_found', 'email_taken')

@@ -39,7 +39,9 @@ export class UsersController {
   @Patch()
   @ApiOperation({
     summary: 'Change your name or email',
-    description: 'isSuperuser, roles and isActive are not accepted here (400 validation_failed).',
+    description:
+      'isSuperuser, roles and isActive are not accepted here (400 validation_failed). A body ' +
+      'naming no field changes nothing (updatedAt included).',
   })
   @ApiOkResponse({ standardSchema: UserResponseSchema })
   @ApiProblems('validation_failed', 'email_taken')

@@ -160,6 +160,7 @@ export class UsersService {
   }
 
   async updateProfile(actor: Actor, changes: UpdateProfileRequest): Promise<UserRecord> {
+    if (nothingIn(changes)) return (await this.users.findById(actor.userId)) ?? throwCallerGone();
     const user = await this.asCaller(actor, (tx) => this.change(actor.userId, changes, tx));
     this.recordUpdate(actor, actor.userId, Object.keys(changes));
     return user;
@@ -242,6 +243,7 @@ export class UsersService {
         detail: 'A superuser cannot remove its own superuser rights or deactivate itself',
       });
     }
+    if (nothingIn(changes)) return this.findOrFail(id);
     const { password, ...rest } = changes;
     const prepared = password === undefined ? undefined : await this.preparePassword(password);
     const user = await this.prisma.$transaction(async (tx) => {
@@ -362,3 +364,9 @@ const isNotFound = (error: unknown) => error instanceof ApiException && error.co
  * through): its token no longer stands for anyone, as the next request's guard would say.
  */
 const callerGone = () => new ApiException('invalid_token');
+const throwCallerGone = (): never => {
+  throw callerGone();
+};
+
+/** A PATCH that names no field changes nothing: no write, no new updatedAt, no audit event. */
+const nothingIn = (changes: object) => Object.keys(changes).length === 0;

@@ -10,6 +10,7 @@ import {
   within,
   type TokenPair,
 } from '../support/auth';
+import { AuditLog } from '../../src/audit/audit-log.service';
 import { openTransaction, untilWaitingOnLocks, waitingOnLocks } from '../support/locks';
 import { createTestApp, TEST_SUPERUSER, type TestApp } from '../support/test-app';
 
@@ -412,6 +413,24 @@ describe('users API', () => {
         (await post(t, '/auth/login', { email: account.email, password: 'set-by-an-admin' }))
           .statusCode,
       ).toBe(200);
+    });
+
+    it('PATCH with no field changes nothing: same user, same updatedAt, no audit event', async () => {
+      const account = await newAccount(t, 'unchanged');
+      const before = (await get(t, '/users/me', account.tokens.accessToken)).json();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const own = await patch('/users/me', {}, account.tokens.accessToken);
+      const byAdmin = await patch(`/users/${account.id}`, {}, admin.accessToken);
+      expect([own.statusCode, own.json()]).toEqual([200, before]);
+      expect([byAdmin.statusCode, byAdmin.json()]).toEqual([200, before]);
+      await t.app.get(AuditLog).flush();
+      const rows = await t.db.query(
+        `SELECT count(*)::int AS count FROM audit_events WHERE user_id = $1 AND type = 'user_updated'`,
+        [account.id],
+      );
+      expect(rows).toEqual([{ count: 0 }]);
+      const unknown = '/users/00000000-0000-7000-8000-000000000000';
+      expect((await patch(unknown, {}, admin.accessToken)).statusCode).toBe(404);
     });
 
     it('PATCH: unknown id 404, taken email 409, unknown field 400', async () => {
