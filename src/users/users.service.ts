@@ -160,7 +160,11 @@ export class UsersService {
   }
 
   async updateProfile(actor: Actor, changes: UpdateProfileRequest): Promise<UserRecord> {
-    if (nothingIn(changes)) return (await this.users.findById(actor.userId)) ?? throwCallerGone();
+    if (nothingIn(changes)) {
+      const unchanged = await this.users.findById(actor.userId);
+      if (!unchanged) throw callerGone();
+      return unchanged;
+    }
     const user = await this.asCaller(actor, (tx) => this.change(actor.userId, changes, tx));
     this.recordUpdate(actor, actor.userId, Object.keys(changes));
     return user;
@@ -364,9 +368,6 @@ const isNotFound = (error: unknown) => error instanceof ApiException && error.co
  * through): its token no longer stands for anyone, as the next request's guard would say.
  */
 const callerGone = () => new ApiException('invalid_token');
-const throwCallerGone = (): never => {
-  throw callerGone();
-};
 
 /** A PATCH that names no field changes nothing: no write, no new updatedAt, no audit event. */
 const nothingIn = (changes: object) => Object.keys(changes).length === 0;
