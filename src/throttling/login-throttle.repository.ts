@@ -106,8 +106,7 @@ export class LoginThrottleRepository {
       COALESCE(GREATEST(0, EXTRACT(EPOCH FROM ${t}.locked_until - clock_timestamp()) * 1000), 0)
         ::float8 AS "lockedMs",
       COALESCE(${t}.locked_until > clock_timestamp()
-               OR (${t}.failures >= ${this.rules.maxFailures}
-                   AND ${t}.last_failure_at > now() - make_interval(secs => ${this.rules.failureWindowSeconds})),
+               OR ${this.liveFailures(alias)} >= ${this.rules.maxFailures},
                false) AS "atLimit"`;
   }
 
